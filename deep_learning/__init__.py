@@ -1,0 +1,2 @@
+"""Models of mixgan: the architecture-dict builder, layers, GAN models and the
+training engine."""

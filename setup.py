@@ -1,0 +1,34 @@
+"""Installs mixgan's two packages: ``general_tools`` and ``deep_learning``."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="mixgan",
+    version="0.1.0",
+    description=(
+        "TensorFlow 2 / Keras 3 toolkit for GAN research centred on mixtures "
+        "of generators (HMoG, MoG, MEGAN, MADGAN, MGAN), BEGAN, GM-GAN and "
+        "MMD-GAN with the repulsive loss."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["general_tools", "general_tools.*",
+                                    "deep_learning", "deep_learning.*"]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3",
+        # TF >= 2.16 no longer pulls TensorBoard in; without it tf.summary
+        # writes nothing at all, silently.
+        "tensorboard>=2.16",
+        "tensorflow-datasets>=4.9",
+        "numpy",
+        "scipy",
+        "absl-py",
+        "pillow",
+        "matplotlib",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "pytest-xdist"],
+    },
+)
