@@ -36,343 +36,24 @@ layer (index and name), the key and what was expected.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import numbers
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import keras
 
+from deep_learning.grammar import (COMMON_KEYS, CONV_KEYS, WEIGHT_KEYS,
+                                   ArchitectureError,
+                                   KeySpec, available_activations,
+                                   available_ops, describe_grammar,
+                                   get_activation, get_op, make_initializer,
+                                   positive_int, register_activation,
+                                   register_op, string)
+
 __all__ = [
-    "ArchitectureError",
-    "KeySpec",
-    "OpSpec",
-    "available_ops",
-    "available_activations",
-    "build_network",
-    "count_params",
-    "describe_grammar",
-    "register_activation",
+    "ArchitectureError", "KeySpec", "available_activations", "available_ops",
+    "build_network", "count_params", "describe_grammar", "register_activation",
     "register_op",
 ]
-
-
-class ArchitectureError(ValueError):
-    """A malformed architecture spec; the message names layer and key."""
-
-
-# ---------------------------------------------------------------------------
-# Value validators. Each takes (value, where) and returns the normalised
-# value, raising ArchitectureError with `where` (layer + key) in the message.
-# ---------------------------------------------------------------------------
-
-
-def _fail(where: str, expected: str, value: Any) -> None:
-    raise ArchitectureError(f"{where}: expected {expected}. Received: {value!r}")
-
-
-def _positive_int(value, where):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        _fail(where, "a positive integer", value)
-    if value <= 0:
-        _fail(where, "a positive integer", value)
-    return int(value)
-
-
-def _int_pair(value, where):
-    """An int or a pair of ints, each positive; returned as a 2-tuple."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            _fail(where, "a positive integer or a pair of them", value)
-        return tuple(_positive_int(v, where) for v in value)
-    v = _positive_int(value, where)
-    return (v, v)
-
-
-def _shape(value, where):
-    """A target shape without the batch axis; at most one -1."""
-    if not isinstance(value, (list, tuple)) or not value:
-        _fail(where, "a non-empty list of ints (shape without batch axis)", value)
-    out = []
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or (
-                v <= 0 and v != -1):
-            _fail(where, "positive ints (one -1 allowed)", value)
-        out.append(int(v))
-    if out.count(-1) > 1:
-        _fail(where, "at most one -1", value)
-    return tuple(out)
-
-
-def _choice(*options):
-    def check(value, where):
-        key = value.lower() if isinstance(value, str) else value
-        if key not in options:
-            _fail(where, f"one of {list(options)}", value)
-        return key
-    return check
-
-
-def _boolean(value, where):
-    if not isinstance(value, bool):
-        _fail(where, "True or False", value)
-    return value
-
-
-def _positive_float(value, where):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            math.isfinite(value) and value > 0):
-        _fail(where, "a positive finite number", value)
-    return float(value)
-
-
-def _string(value, where):
-    if not isinstance(value, str) or not value:
-        _fail(where, "a non-empty string", value)
-    if "/" in value:
-        _fail(where, "a name without '/'", value)
-    return value
-
-
-def _scale(value, where):
-    """``[method, factor]``: factor > 1 up-samples before the op, factor < -1
-    down-samples after the activation (the MMD-GAN repository's convention)."""
-    if not isinstance(value, (list, tuple)) or len(value) != 2:
-        _fail(where, "[method, factor], e.g. ['nearest', 2] or ['avg', -2]", value)
-    method, factor = value
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Integral) or abs(
-            factor) < 2:
-        _fail(where, "an integer factor with |factor| >= 2", value)
-    up, down = ("nearest", "bilinear"), ("avg", "max")
-    if factor > 0 and method not in up:
-        _fail(where, f"an up-sampling method in {list(up)} for factor > 0", value)
-    if factor < 0 and method not in down:
-        _fail(where, f"a down-sampling method in {list(down)} for factor < 0",
-              value)
-    return (method, int(factor))
-
-
-def _activation(value, where):
-    """``'relu'`` or ``['lrelu', slope]``; see :func:`available_activations`."""
-    name, arg = value, None
-    if isinstance(value, (list, tuple)):
-        if len(value) != 2 or not isinstance(value[0], str):
-            _fail(where, "an activation name or [name, parameter]", value)
-        name, arg = value
-        if isinstance(arg, bool) or not isinstance(arg, numbers.Real):
-            _fail(where, "a numeric activation parameter", value)
-    if not isinstance(name, str) or name.lower() not in _ACTIVATIONS:
-        _fail(where, f"an activation in {available_activations()}", value)
-    return (name.lower(), arg)
-
-
-_INIT_NAMES = ("default", "dcgan", "glorot_uniform", "glorot_normal",
-               "he_normal", "he_uniform", "lecun_normal", "orthogonal", "zeros",
-               "ones")
-
-
-def _initializer(value, where):
-    """A name, ``['normal', std]`` / ``['truncated_normal', std]``, or a Keras
-    initializer object."""
-    if isinstance(value, keras.initializers.Initializer):
-        return value
-    if isinstance(value, str) and value.lower() in _INIT_NAMES:
-        return value.lower()
-    if (isinstance(value, (list, tuple)) and len(value) == 2
-            and value[0] in ("normal", "truncated_normal")):
-        return (value[0], _positive_float(value[1], where))
-    _fail(where, f"one of {list(_INIT_NAMES)}, ['normal', std], "
-          "['truncated_normal', std] or a keras initializer", value)
-
-
-def _make_initializer(value, act_name, for_bias=False):
-    if isinstance(value, keras.initializers.Initializer):
-        return value
-    if isinstance(value, tuple):
-        kind, std = value
-        if kind == "normal":
-            return keras.initializers.RandomNormal(stddev=std)
-        return keras.initializers.TruncatedNormal(stddev=std)
-    if value == "default":
-        # The MMD-GAN repository's default: He normal before (leaky) ReLU,
-        # Glorot uniform otherwise; biases start at zero.
-        if for_bias:
-            return keras.initializers.Zeros()
-        if act_name in ("relu", "lrelu"):
-            return keras.initializers.HeNormal()
-        return keras.initializers.GlorotUniform()
-    if value == "dcgan":
-        # DCGAN / HMoG code: weights and biases from N(0, 0.02).
-        return keras.initializers.RandomNormal(stddev=0.02)
-    return keras.initializers.get(value)
-
-
-# ---------------------------------------------------------------------------
-# Grammar: key specs, op registry, activation registry.
-# ---------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class KeySpec:
-    """One key of a layer dict: validator, default and a one-line meaning."""
-
-    check: Callable[[Any, str], Any]
-    default: Any
-    doc: str
-    required: bool = False
-
-
-# Keys every layer accepts, whatever its op.
-COMMON_KEYS: dict[str, KeySpec] = {
-    "name": KeySpec(_string, None, "layer name, unique in the network "
-                    "(default `l<index>`)"),
-    "op": KeySpec(None, None, "core operation code (see the op table)",
-                  required=True),
-    "act": KeySpec(_activation, ("linear", None), "activation: a name or "
-                   "[name, parameter], e.g. ['lrelu', 0.1]"),
-    "act_nm": KeySpec(_choice(None, "none", "bn", "ln"), None,
-                      "normalisation: None/'none', 'bn' batch norm, 'ln' layer "
-                      "norm over all non-batch axes (per-element affine)"),
-    "nm_pos": KeySpec(_choice("before", "after"), "before",
-                      "normalisation before (default) or after the activation"),
-    "in_reshape": KeySpec(_shape, None, "reshape the input (batch axis kept) "
-                          "before anything else"),
-    "out_reshape": KeySpec(_shape, None, "reshape the output (batch axis "
-                           "kept) after everything else"),
-    "scale": KeySpec(_scale, None, "[method, factor]: factor>1 up-samples "
-                     "('nearest'|'bilinear') before the op, factor<-1 "
-                     "down-samples ('avg'|'max') after the activation"),
-}
-
-# Keys shared by the weight-carrying ops ('d', 'c', 'tc').
-WEIGHT_KEYS: dict[str, KeySpec] = {
-    "out": KeySpec(_positive_int, None, "output features (d) or channels "
-                   "(c, tc)", required=True),
-    "bias": KeySpec(_boolean, None, "add a bias; default True, False when "
-                    "act_nm='bn' (the norm's offset replaces it)"),
-    "w_nm": KeySpec(_choice(None, "none", "s"), None,
-                    "weight normalisation: 's' = spectral norm"),
-    "act_k": KeySpec(_positive_float, 1.0, "spectral-norm multiplier C: the "
-                     "kernel used is W*C/sigma (only with w_nm='s')"),
-    "sn_mode": KeySpec(_choice("conv", "matrix"), None, "spectral-norm "
-                       "estimate: 'conv' (power iteration on the operator) or "
-                       "'matrix' (reshaped kernel); default from build_network"),
-    "sn_iters": KeySpec(_positive_int, 1, "power iterations per training call"),
-    "init": KeySpec(_initializer, "default", "kernel initialiser: 'default' "
-                    "(He normal before relu/lrelu, else Glorot uniform), "
-                    "'dcgan' (N(0, 0.02)), a Keras name, ['normal', std], "
-                    "['truncated_normal', std] or an initializer object"),
-    "bias_init": KeySpec(_initializer, None, "bias initialiser (default: "
-                         "zeros, or N(0, 0.02) when init='dcgan')"),
-}
-
-CONV_KEYS: dict[str, KeySpec] = {
-    "kernel": KeySpec(_int_pair, (3, 3), "kernel size: int or [kh, kw]"),
-    "strides": KeySpec(_int_pair, (1, 1), "strides: int or [sh, sw]"),
-    "padding": KeySpec(_choice("same", "valid"), "same", "'same' or 'valid'"),
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class OpSpec:
-    """A registered op.
-
-    ``factory(cfg, input_shape, where, context)`` returns the core Keras layer
-    (or a callable on symbolic tensors); ``cfg`` holds every key validated and
-    defaulted. ``input_rank`` is the rank (without batch axis) the op needs,
-    or None for any.
-    """
-
-    code: str
-    factory: Callable[..., Any]
-    keys: dict[str, KeySpec]
-    doc: str
-    input_rank: int | None = None
-
-
-_OPS: dict[str, OpSpec] = {}
-_ACTIVATIONS: dict[str, tuple[Callable[[Any, str], Any], str]] = {}
-
-
-def register_op(code: str, keys: dict[str, KeySpec], doc: str,
-                input_rank: int | None = None):
-    """Decorator registering ``factory`` as the op ``code``.
-
-    Args:
-        code: str. The value of the layer dict's ``'op'`` key.
-        keys: dict. Op-specific keys (added to :data:`COMMON_KEYS`).
-        doc: str. One line for the grammar table.
-        input_rank: int or None. Required input rank without the batch axis.
-    """
-    def wrap(factory):
-        if code in _OPS:
-            raise ValueError(f"op {code!r} is already registered")
-        clash = set(keys) & set(COMMON_KEYS)
-        if clash:
-            raise ValueError(f"op {code!r} redefines common keys {sorted(clash)}")
-        _OPS[code] = OpSpec(code, factory, dict(keys), doc, input_rank)
-        return factory
-    return wrap
-
-
-def register_activation(name: str, doc: str):
-    """Decorator registering ``factory(param, where, layer_name) -> layer``
-    (or None for the identity) as the activation ``name``."""
-    def wrap(factory):
-        _ACTIVATIONS[name] = (factory, doc)
-        return factory
-    return wrap
-
-
-def available_ops() -> list[str]:
-    return sorted(_OPS)
-
-
-def available_activations() -> list[str]:
-    return sorted(_ACTIVATIONS)
-
-
-# ----------------------------- activations ---------------------------------
-
-def _no_param(name):
-    def check(param, where):
-        if param is not None:
-            _fail(where, f"no parameter for activation {name!r}", param)
-    return check
-
-
-def _simple_activation(name, keras_name, doc):
-    @register_activation(name, doc)
-    def factory(param, where, layer_name):
-        _no_param(name)(param, where)
-        if keras_name is None:
-            return None
-        return keras.layers.Activation(keras_name, name=f"{layer_name}_act")
-    return factory
-
-
-for _n, _k, _d in [
-        ("linear", None, "identity"),
-        ("relu", "relu", "max(x, 0)"),
-        ("elu", "elu", "ELU, alpha 1"),
-        ("selu", "selu", "SELU"),
-        ("tanh", "tanh", "tanh"),
-        ("sigmoid", "sigmoid", "logistic sigmoid"),
-        ("softplus", "softplus", "log(1 + e^x)"),
-        ("softsign", "softsign", "x / (1 + abs(x))"),
-        ("swish", "silu", "x * sigmoid(x)"),
-        ("softmax", "softmax", "softmax over the last axis")]:
-    _simple_activation(_n, _k, _d)
-
-
-@register_activation("lrelu", "leaky ReLU; ['lrelu', slope], slope 0.2 if "
-                     "omitted (the MMD-GAN scripts use 0.1)")
-def _lrelu(param, where, layer_name):
-    slope = 0.2 if param is None else param
-    if not 0 <= slope < 1:
-        _fail(where, "a leaky-ReLU slope in [0, 1)", slope)
-    return keras.layers.LeakyReLU(negative_slope=float(slope),
-                                  name=f"{layer_name}_act")
 
 
 # ------------------------------- core ops ----------------------------------
@@ -387,8 +68,8 @@ def _weight_kwargs(cfg):
         bias_init = "dcgan" if cfg["init"] == "dcgan" else "zeros"
     return dict(
         use_bias=bias,
-        kernel_initializer=_make_initializer(cfg["init"], act_name),
-        bias_initializer=_make_initializer(bias_init, act_name, for_bias=True),
+        kernel_initializer=make_initializer(cfg["init"], act_name),
+        bias_initializer=make_initializer(bias_init, act_name, for_bias=True),
     )
 
 
@@ -492,7 +173,7 @@ def _validate_layer(index, layer, seen_names, context):
     name = layer.get("name", f"l{index}")
     where = f"layer {index} ({name!r})"
     if "name" in layer:
-        name = _string(layer["name"], f"{where}, key 'name'")
+        name = string(layer["name"], f"{where}, key 'name'")
     if name in seen_names:
         raise ArchitectureError(f"{where}, key 'name': duplicate layer name "
                                 f"{name!r} (also layer {seen_names[name]})")
@@ -501,12 +182,12 @@ def _validate_layer(index, layer, seen_names, context):
         raise ArchitectureError(f"{where}: missing key 'op'; expected one of "
                                 f"{available_ops()}")
     op = layer["op"]
-    if not isinstance(op, str) or op not in _OPS:
+    if not isinstance(op, str) or op not in available_ops():
         raise ArchitectureError(
             f"{where}, key 'op': unknown op {op!r}; expected one of "
             f"{available_ops()} (ops defined in other modules register when "
             "that module is imported)")
-    opspec = _OPS[op]
+    opspec = get_op(op)
     schema = {**COMMON_KEYS, **opspec.keys}
     unknown = sorted(set(layer) - set(schema))
     if unknown:
@@ -572,6 +253,14 @@ def _check_rank(x, cfg, opspec):
 
 def _normalisation(cfg, x):
     if cfg["act_nm"] == "bn":
+        if len(x.shape) == 3:
+            # (B, K, F) generator heads: statistics per head and feature, as
+            # the MADGAN code's BatchNorm1d(K*F).
+            shape = tuple(x.shape[1:])
+            x = keras.layers.Reshape((shape[0] * shape[1],),
+                                     name=f"{cfg['name']}_bn_flat")(x)
+            x = keras.layers.BatchNormalization(name=f"{cfg['name']}_bn")(x)
+            return keras.layers.Reshape(shape, name=f"{cfg['name']}_bn_unflat")(x)
         return keras.layers.BatchNormalization(name=f"{cfg['name']}_bn")(x)
     if cfg["act_nm"] == "ln":
         axes = list(range(1, len(x.shape)))
@@ -600,7 +289,7 @@ def _apply_layer(x, cfg, opspec, context):
                 f"{cfg['_where']}: op {cfg['op']!r} failed on input "
                 f"{_fmt_shape(x.shape[1:])}: {err}") from err
     act_name, act_param = cfg["act"]
-    act_layer = _ACTIVATIONS[act_name][0](
+    act_layer = get_activation(act_name)(
         act_param, f"{cfg['_where']}, key 'act'", cfg["name"])
     if cfg["nm_pos"] == "before":
         x = _normalisation(cfg, x)
@@ -664,7 +353,7 @@ def build_network(spec: Sequence[dict], input_shape: Sequence[int],
         raise ArchitectureError(f"sn_mode must be 'conv' or 'matrix'. "
                                 f"Received: {sn_mode!r}")
     try:
-        input_shape = tuple(_positive_int(s, "input_shape") for s in input_shape)
+        input_shape = tuple(positive_int(s, "input_shape") for s in input_shape)
     except TypeError:
         raise ArchitectureError(f"input_shape must be a sequence of positive "
                                 f"ints. Received: {input_shape!r}") from None
@@ -686,26 +375,3 @@ def count_params(model: keras.Model, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters of a model."""
     weights = model.trainable_weights if trainable_only else model.weights
     return int(sum(math.prod(w.shape) for w in weights))
-
-
-def describe_grammar() -> str:
-    """The grammar as Markdown tables, generated from the live registry."""
-    lines = ["| key | default | meaning |", "|---|---|---|"]
-    for key, ks in COMMON_KEYS.items():
-        lines.append(f"| `{key}` | {ks.default!r} | {ks.doc} |")
-    lines += ["", "| op | input | extra keys | meaning |", "|---|---|---|---|"]
-    for code in available_ops():
-        op = _OPS[code]
-        rank = {None: "any", 1: "(F,)", 3: "(H, W, C)"}.get(
-            op.input_rank, f"rank {op.input_rank}")
-        keys = ", ".join(f"`{k}`" for k in op.keys) or "none"
-        lines.append(f"| `{code}` | {rank} | {keys} | {op.doc} |")
-    extra = {k: ks for op in _OPS.values() for k, ks in op.keys.items()}
-    lines += ["", "| op key | default | meaning |", "|---|---|---|"]
-    for key, ks in extra.items():
-        default = "required" if ks.required else repr(ks.default)
-        lines.append(f"| `{key}` | {default} | {ks.doc} |")
-    lines += ["", "| activation | meaning |", "|---|---|"]
-    for act in available_activations():
-        lines.append(f"| `{act}` | {_ACTIVATIONS[act][1]} |")
-    return "\n".join(lines)
