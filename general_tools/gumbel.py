@@ -20,21 +20,11 @@ XLA kernels for stateless random numbers differ from its CPU/GPU kernels).
 import numbers
 
 import keras
-import numpy as np
 import tensorflow as tf
 
+from general_tools.seeds import check_seed as _check_seed
+
 _EPS = 1e-20
-
-
-def _check_seed(seed):
-    if seed is None or isinstance(seed, keras.random.SeedGenerator):
-        return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(
-            seed, (bool, np.bool_)):
-        return int(seed)
-    raise ValueError(
-        "`seed` must be None, an int or a keras.random.SeedGenerator. "
-        f"Received: seed={seed!r} (of type {type(seed).__name__})")
 
 
 def _check_temperature(temperature):

@@ -22,21 +22,11 @@ import inspect
 import numbers
 
 import keras
-import numpy as np
 import tensorflow as tf
 
+from general_tools.seeds import check_seed as _check_seed
+
 _NORM_EPS = 1e-12
-
-
-def _check_seed(seed):
-    if seed is None or isinstance(seed, keras.random.SeedGenerator):
-        return seed
-    if isinstance(seed, numbers.Integral) and not isinstance(
-            seed, (bool, np.bool_)):
-        return int(seed)
-    raise ValueError(
-        "`seed` must be None, an int or a keras.random.SeedGenerator. "
-        f"Received: seed={seed!r} (of type {type(seed).__name__})")
 
 
 def _check_non_negative(value, name):
