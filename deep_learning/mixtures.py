@@ -42,8 +42,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deep_learning.grammar import (KeySpec, boolean, fail, positive_float,
-                                   positive_int, register_op)
+from deep_learning.grammar import (KeySpec, boolean, choice, fail,
+                                   positive_float, positive_int, register_op)
 
 __all__ = ["TreeMixture", "MEGANGate", "GeneratorHeads", "FoldHeads",
            "tree_path_matrix", "find_layer"]
@@ -197,11 +197,18 @@ class MEGANGate(keras.layers.Layer):
             (100 in the authors' code).
         temperature: float. Gumbel-softmax temperature. Defaults to 1.0.
         seed: int or None. Seed of the Gumbel noise.
+        expert_act: str. ``'relu'`` (the authors' image experts) or
+            ``'linear'`` (linear experts, used for the 2-D toy so that
+            MEGAN's experts match the HMoG leaves). Defaults to 'relu'.
     """
 
     def __init__(self, units, experts, proj_units=None, temperature=1.0,
-                 seed=None, **kwargs):
+                 seed=None, expert_act="relu", **kwargs):
         super().__init__(**kwargs)
+        if expert_act not in ("relu", "linear"):
+            raise ValueError("expert_act must be 'relu' or 'linear'. "
+                             f"Received: {expert_act!r}")
+        self.expert_act = expert_act
         self.units, self.experts = int(units), int(experts)
         self.proj_units = proj_units
         self.temperature = float(temperature)
@@ -240,7 +247,9 @@ class MEGANGate(keras.layers.Layer):
 
     def experts_and_logits(self, z):
         """Expert outputs (B, K, units) and gate logits (B, K)."""
-        h = tf.nn.relu(tf.matmul(z, self.expert_kernel) + self.expert_bias)
+        h = tf.matmul(z, self.expert_kernel) + self.expert_bias
+        if self.expert_act == "relu":
+            h = tf.nn.relu(h)
         h = tf.reshape(h, [-1, self.experts, self.units])
         nu = tf.einsum("bku,up->bkp", h, self.proj_kernel) + self.proj_bias
         flat = tf.reshape(nu, [-1, self.experts * nu.shape[-1]])
@@ -260,15 +269,20 @@ class MEGANGate(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units,
                 "experts": self.experts, "proj_units": self.proj_units,
-                "temperature": self.temperature, "seed": self.seed}
+                "temperature": self.temperature, "seed": self.seed,
+                "expert_act": self.expert_act}
 
 
 @keras.saving.register_keras_serializable(package="mixgan")
 class GeneratorHeads(keras.layers.Layer):
-    """K dense generator heads applied to every z: (B, in) -> (B, K, units).
+    """K dense generator heads.
 
-    Combine with ``act_nm='bn'`` (batch norm per head and feature, as the
-    authors' ``BatchNorm1d(K*units)``) and :class:`FoldHeads`.
+    On a flat input every z goes through all K heads, (B, in) -> (B, K,
+    units); on a per-head input (B, K, in) head k maps its own slice, so
+    heads can be stacked into per-head MLPs (the toy MADGAN/MGAN's
+    Linear -> Tanh -> Linear). Combine with ``act_nm='bn'`` (batch norm per
+    head and feature, as the authors' ``BatchNorm1d(K*units)``) and
+    :class:`FoldHeads`.
     """
 
     def __init__(self, units, heads, use_bias=True, kernel_std=None, **kwargs):
@@ -279,9 +293,15 @@ class GeneratorHeads(keras.layers.Layer):
 
     def build(self, input_shape):
         fan_in = int(input_shape[-1])
+        self._per_head = len(input_shape) == 3
+        if self._per_head and input_shape[1] != self.heads:
+            raise ValueError(f"a per-head input must have {self.heads} heads. "
+                             f"Received shape {tuple(input_shape)}")
         std = self.kernel_std or math.sqrt(2 / fan_in)  # He (ReLU), as MADGAN
+        shape = ((self.heads, fan_in, self.units) if self._per_head
+                 else (fan_in, self.heads * self.units))
         self.kernel = self.add_weight(
-            name="kernel", shape=(fan_in, self.heads * self.units),
+            name="kernel", shape=shape,
             initializer=keras.initializers.RandomNormal(stddev=std))
         if self.use_bias:
             self.bias = self.add_weight(name="bias",
@@ -289,7 +309,11 @@ class GeneratorHeads(keras.layers.Layer):
                                         initializer="zeros")
 
     def call(self, z):
-        y = tf.matmul(z, self.kernel)
+        if self._per_head:
+            y = tf.einsum("bki,kiu->bku", z, self.kernel)
+            y = tf.reshape(y, [-1, self.heads * self.units])
+        else:
+            y = tf.matmul(z, self.kernel)
         if self.use_bias:
             y = y + self.bias
         return tf.reshape(y, [-1, self.heads, self.units])
@@ -372,11 +396,14 @@ def _mog_op(cfg, input_shape, context):
     "tau": KeySpec(positive_float, 1.0, "Gumbel-softmax temperature"),
     "proj": KeySpec(positive_int, None, "width of MEGAN's projection of each "
                     "expert (default: size of z)"),
+    "expert_act": KeySpec(choice("relu", "linear"), "relu", "activation of "
+                          "MEGAN's experts ('linear' for the 2-D toy)"),
 }, doc="MEGAN gated experts with straight-through Gumbel-softmax",
     input_rank=1)
 def _megan_op(cfg, input_shape, context):
     return MEGANGate(cfg["out"], cfg["experts"], proj_units=cfg["proj"],
-                     temperature=cfg["tau"], name=f"{cfg['name']}_megan")
+                     temperature=cfg["tau"], expert_act=cfg["expert_act"],
+                     name=f"{cfg['name']}_megan")
 
 
 @register_op("heads", keys={
@@ -384,9 +411,13 @@ def _megan_op(cfg, input_shape, context):
     "heads": KeySpec(positive_int, None, "number of generator heads K",
                      required=True),
     "bias": KeySpec(boolean, True, "add a bias per head"),
-}, doc="K dense generator heads, every z through all: (F,) -> (K, out)",
-    input_rank=1)
+}, doc="K dense generator heads: (F,) -> (K, out), every z through all; "
+    "(K, F) -> (K, out), head k on its own slice")
 def _heads_op(cfg, input_shape, context):
+    if len(input_shape) not in (1, 2) or (
+            len(input_shape) == 2 and input_shape[0] != cfg["heads"]):
+        fail(f"{cfg['_where']}, key 'op'", f"a (F,) or ({cfg['heads']}, F) "
+             "input for 'heads'", tuple(input_shape))
     return GeneratorHeads(cfg["out"], cfg["heads"], use_bias=cfg["bias"],
                           name=f"{cfg['name']}_heads")
 

@@ -163,3 +163,26 @@ def test_mixture_op_errors():
         build_network([{"op": "mog", "out": 8, "leaves": 1}], (4,))
     with pytest.raises(ArchitectureError, match="expects a flat"):
         build_network([{"op": "hmog", "out": 8, "depth": 2}], (4, 4, 1))
+
+
+def test_per_head_input_and_megan_linear_experts():
+    rng = np.random.default_rng(5)
+    net = build_network([{"op": "heads", "out": 3, "heads": 2, "act": "tanh"},
+                         {"name": "h2", "op": "heads", "out": 2, "heads": 2},
+                         {"op": "fold_heads"}], (4,))
+    z = rng.normal(size=(5, 4)).astype("float32")
+    w1, b1, w2, b2 = [v.numpy() for v in net.weights]
+    assert w2.shape == (2, 3, 2)  # one (3 -> 2) kernel per head
+    out = net(z).numpy()
+    for k in range(2):
+        hidden = np.tanh(z @ w1[:, 3 * k:3 * k + 3] + b1[3 * k:3 * k + 3])
+        ref = hidden @ w2[k] + b2[2 * k:2 * k + 2]
+        np.testing.assert_allclose(out[5 * k:5 * k + 5], ref, rtol=1e-5,
+                                   atol=1e-6)
+    with pytest.raises(ArchitectureError, match="input for 'heads'"):
+        build_network([{"op": "heads", "out": 3, "heads": 2},
+                       {"op": "heads", "out": 3, "heads": 4}], (4,))
+    layer = MEGANGate(2, experts=3, expert_act="linear")
+    layer(tf.constant(z))
+    h, _ = layer.experts_and_logits(tf.constant(z))
+    assert (h.numpy() < 0).any()  # linear experts are not clamped at 0
