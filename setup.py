@@ -22,6 +22,9 @@ setup(
         # writes nothing at all, silently.
         "tensorboard>=2.16",
         "tensorflow-datasets>=4.9",
+        # tfds needs it to download and prepare datasets but does not declare
+        # it on every Python version.
+        "importlib_resources",
         "numpy",
         "scipy",
         "absl-py",
