@@ -32,7 +32,7 @@ __all__ = [
     "image_grid", "gating_correlation", "node_average_images",
     "top_samples_per_leaf", "responsible_component", "save_image_grid",
     "plot_gating_correlation", "plot_node_averages", "plot_top_samples",
-    "plot_toy_regions",
+    "plot_toy_regions", "plot_toy_study", "plot_toy_tree",
 ]
 
 
@@ -213,4 +213,90 @@ def plot_toy_regions(x_fake, component, path, x_real=None, title=None,
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_toy_study(real, fake, component, z, z_component, path, title=None,
+                   num_generators=None, limits=(-15, 15), z_limits=(-3, 3)):
+    """The HMoG paper's toy figure for one model.
+
+    Top left: data in black, samples coloured by the generator that produced
+    them. Top right: the latent plane, each z coloured by its generator (the
+    regions of z). Bottom: one small panel per generator.
+
+    Args:
+        real: (N, 2) data. fake: (M, 2) samples. component: (M,) generator
+        of each sample. z: (P, 2) latent codes (e.g. a grid) and
+        z_component: (P,) their generators (z=None when every z feeds every
+        generator, as in MADGAN/MGAN). path: PNG path.
+    """
+    plt = _pyplot()
+    comp = np.asarray(component)
+    k = int(num_generators or (comp.max() + 1))
+    fig = plt.figure(figsize=(max(8, 1.2 * k), 5.6), dpi=100)
+    grid = fig.add_gridspec(2, k, height_ratios=[3, 1])
+    half = k // 2
+    ax = fig.add_subplot(grid[0, :half])
+    r, f = np.asarray(real), np.asarray(fake)
+    ax.scatter(r[:, 0], r[:, 1], s=2, c="black", alpha=0.4)
+    ax.scatter(f[:, 0], f[:, 1], s=2, c=comp, cmap="tab10", vmin=0,
+               vmax=max(9, k - 1))
+    ax.set_xlim(*limits)
+    ax.set_ylim(*limits)
+    ax.set_title(f"{title or ''} samples by generator".strip(), fontsize=9)
+    ax = fig.add_subplot(grid[0, half:])
+    if z is None:  # MADGAN / MGAN: every z feeds every generator
+        ax.text(0.5, 0.5, "every z feeds\nall generators", ha="center",
+                va="center", transform=ax.transAxes)
+    else:
+        zz = np.asarray(z)
+        ax.scatter(zz[:, 0], zz[:, 1], s=4, c=np.asarray(z_component),
+                   cmap="tab10", vmin=0, vmax=max(9, k - 1), marker="s")
+    ax.set_xlim(*z_limits)
+    ax.set_ylim(*z_limits)
+    ax.set_title("regions of z", fontsize=9)
+    for g in range(k):
+        ax = fig.add_subplot(grid[1, g])
+        ax.scatter(r[:, 0], r[:, 1], s=0.5, c="0.8")
+        mine = f[comp == g]
+        colour = plt.get_cmap("tab10")(g % 10)
+        ax.scatter(mine[:, 0], mine[:, 1], s=0.5, color=colour)
+        ax.set_xlim(*limits)
+        ax.set_ylim(*limits)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"G{g + 1}", fontsize=7)
+    return _save(fig, path)
+
+
+def plot_toy_tree(fake, node_probs, path, branching=2, limits=(-15, 15)):
+    """HMoG's tree on a toy: one panel per node (heap order, one tree level
+    per row), every sample shaded by that node's path probability."""
+    p = np.asarray(node_probs)
+    f = np.asarray(fake)
+    n = p.shape[1]
+    levels, count, start = [], 1, 0
+    while start < n:
+        levels.append(list(range(start, min(start + count, n))))
+        start += count
+        count *= branching
+    plt = _pyplot()
+    width = len(levels[-1])
+    fig, axes = plt.subplots(len(levels), width, squeeze=False,
+                             figsize=(1.3 * width, 1.3 * len(levels)),
+                             dpi=100)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for row, nodes in enumerate(levels):
+        offset = (width - len(nodes)) // 2
+        for j, node in enumerate(nodes):
+            ax = axes[row, offset + j]
+            ax.axis("on")
+            ax.scatter(f[:, 0], f[:, 1], s=0.5, c=p[:, node], cmap="Blues",
+                       vmin=0, vmax=1)
+            ax.set_xlim(*limits)
+            ax.set_ylim(*limits)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(str(node), fontsize=6)
     return _save(fig, path)

@@ -61,6 +61,12 @@ def test_plots_write_pngs(tmp_path):
                                  rng.integers(0, 5, 50),
                                  str(tmp_path / "toy.png"),
                                  x_real=rng.normal(size=(50, 2))),
+        figures.plot_toy_study(rng.normal(size=(50, 2)), rng.normal(size=(40, 2)),
+                               rng.integers(0, 4, 40), rng.normal(size=(30, 2)),
+                               rng.integers(0, 4, 30), str(tmp_path / "s.png"),
+                               num_generators=4),
+        figures.plot_toy_tree(rng.normal(size=(40, 2)), rng.random((40, 7)),
+                              str(tmp_path / "t.png")),
     ]
     for p in paths:
         with open(p, "rb") as f:

@@ -155,7 +155,7 @@ def load_dataset(name, split="train", image_size=None, batch_size=None,
     `fashion_mnist`, `cifar10`, `stl10`, `celeb_a`, `lsun/church_outdoor`,
     `oxford_flowers102` (tensorflow-datasets), `ut_zap50k` (image folder or
     TFRecords in `data_dir`), `mnist_bundled` (the MNIST test images shipped
-    in `datasets/mnist`), `toy_gmm`, `toy_ring`, `toy_grid`; and generic
+    in `datasets/mnist`), `toy_gmm`, `toy_gmm_fixed`, `toy_ring`, `toy_grid`; and generic
     sources `image_folder:PATH`, `idx:PATH`, `npz:PATH`, `tfrecord:PATH`,
     `tfds:NAME`. When tensorflow-datasets cannot provide `mnist` (offline,
     not prepared), the bundled images are used with a one-line warning.

@@ -93,6 +93,8 @@ _SPECS = (
     DatasetSpec("toy_gmm", "toy", note="HMoG toy: 5 random 2-D Gaussians"),
     DatasetSpec("toy_ring", "toy", note="8 Gaussians on a circle, r=2"),
     DatasetSpec("toy_grid", "toy", note="25 Gaussians on a 5x5 grid"),
+    DatasetSpec("toy_gmm_fixed", "toy",
+                note="5 Gaussians on a fixed pentagon of radius 8, std 1"),
 )
 
 DATASETS = types.MappingProxyType({spec.name: spec for spec in _SPECS})

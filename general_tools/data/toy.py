@@ -6,6 +6,8 @@
   standard deviation from U(0.5, 2.5) per axis. Their script draws these
   from an unseeded generator (the seed defaults to a random integer), so
   the paper's centres are unknown; here they follow from `data_seed`.
+- `toy_gmm_fixed`: the same scale with fixed centres: 5 components on a
+  regular pentagon of radius 8, isotropic std 1.
 - `toy_ring`: 8 components on a circle of radius 2, std 0.02 (the ring of
   Metz et al., Unrolled GANs, 2017, and Srivastava et al., VEEGAN, 2017).
 - `toy_grid`: 25 components on the 5x5 grid {-4, -2, 0, 2, 4}^2, std 0.05
@@ -55,6 +57,19 @@ def gmm_mixture(num_components=5, mean_range=12.0, std_range=(0.5, 2.5),
     means = rng.uniform(-mean_range, mean_range, size=(num_components, 2))
     stds = rng.uniform(low, high, size=(num_components, 2))
     return means, stds
+
+
+def fixed_mixture(num_components=5, radius=8.0, std=1.0):
+    """Fixed-centre variant of the HMoG toy: ``num_components`` Gaussians
+    on a regular polygon of radius ``radius`` (first centre on the positive
+    x axis), isotropic std ``std``. Same scale as `toy_gmm`, no randomness.
+
+    Returns:
+        `(means, stds)`: float64 arrays of shape `(K, 2)`.
+    """
+    angles = 2 * np.pi * np.arange(num_components) / num_components
+    means = radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return means, np.full_like(means, std)
 
 
 def ring_mixture(num_components=8, radius=2.0, std=0.02):
@@ -123,6 +138,8 @@ def sample_mixture(means, stds, points_per_component, seed):
 TOY_DATASETS = {
     "toy_gmm": (gmm_mixture, {"num_components": 5, "mean_range": 12.0,
                               "std_range": (0.5, 2.5)}, 500),
+    "toy_gmm_fixed": (fixed_mixture, {"num_components": 5, "radius": 8.0,
+                                      "std": 1.0}, 500),
     "toy_ring": (ring_mixture, {"num_components": 8, "radius": 2.0,
                                 "std": 0.02}, 500),
     "toy_grid": (grid_mixture, {"grid_size": 5, "spacing": 2.0,

@@ -1,0 +1,93 @@
+"""Smoke runs of the experiment paths: the toy study script and the image
+mixture study (tiny shapes, a few steps)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+TINY_B_S = [
+    {"name": "bs1_up", "op": "tc", "out": 4, "kernel": 4, "strides": 2,
+     "act": "relu", "init": "dcgan", "in_reshape": [2, 2, 8]},
+    {"name": "bs2_out", "op": "tc", "out": 1, "kernel": 4, "strides": 2,
+     "act": "tanh", "init": "dcgan"},
+]
+TINY_D = [
+    {"name": "d1", "op": "c", "out": 4, "kernel": 4, "strides": 2,
+     "act": ["lrelu", 0.2], "act_nm": "ln", "out_reshape": [-1]},
+    {"name": "d_out", "op": "d", "out": 1},
+]
+
+
+def _run_toy(tmp_path, out, *args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "my_tests", "my_test_toy.py"),
+         "--seeds", "0", "--out", str(out), *args],
+        capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((out / "results.json").read_text())
+
+
+@pytest.mark.slow
+def test_toy_hmog_covers_all_five_modes(tmp_path):
+    """The quickstart on a fixed seed: HMoG finds every mode."""
+    out = tmp_path / "toy"
+    results = _run_toy(tmp_path, out, "--steps", "2000", "--models", "hmog")
+    scores = results["per_seed"]["hmog"][0]
+    assert scores["steps"] == 2000
+    assert scores["modes_covered"] == 5
+    assert scores["high_quality"] > 0.85
+    assert (out / "regions_hmog_s0.png").stat().st_size > 1000
+    assert (out / "tree_hmog_s0.png").stat().st_size > 1000
+    assert "| hmog | 5.0" in (out / "results.md").read_text()
+
+
+@pytest.mark.slow
+def test_toy_run_of_every_other_model(tmp_path):
+    out = tmp_path / "toy"
+    models = ["fc", "mog", "megan", "madgan", "mgan"]
+    results = _run_toy(tmp_path, out, "--steps", "30", "--models",
+                       ",".join(models), "--dataset", "toy_gmm_fixed")
+    for model in models:
+        scores = results["per_seed"][model][0]
+        assert scores["steps"] == 30
+        assert 0.0 <= scores["knn_accuracy"] <= 1.0
+        assert 0 <= scores["modes_covered"] <= 5
+        assert (out / f"regions_{model}_s0.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["hmog", "madgan"])
+def test_mixture_study_runs_and_writes_figures(tmp_path, model):
+    from deep_learning.mixture_gans import run_mixture_study
+    rng = np.random.default_rng(0)
+    path = tmp_path / "digits.npz"
+    np.savez(path, images=rng.integers(0, 256, (64, 8, 8, 1), np.uint8))
+    run = run_mixture_study(
+        model, 2, TINY_B_S, TINY_D, [2, 2, 8], dataset=f"npz:{path}",
+        steps=2, image_size=8, batch_size=4, latent_dim=4,
+        root=str(tmp_path / "runs"), figure_samples=200,
+        config={"script": "test"})
+    assert run.step == 2
+    config = json.loads(open(run.paths.config).read())
+    assert config["user"]["model"] == model
+    figs = os.listdir(os.path.join(run.paths.root, "figures"))
+    expected = ({"gating_correlation.png", "top_per_leaf.png"}
+                if model == "hmog" else {"per_generator.png"})
+    assert expected <= set(figs)
+    if model == "hmog":
+        import tensorflow as tf
+        tags = set()
+        logs = os.path.join(run.paths.root, "logs")
+        for name in os.listdir(logs):
+            for event in tf.compat.v1.train.summary_iterator(
+                    os.path.join(logs, name)):
+                tags |= {v.tag for v in event.summary.value}
+        assert {"gates/assignment", "gates/share_0", "gates/share_1",
+                "gates/usage_entropy"} <= tags

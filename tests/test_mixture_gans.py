@@ -1,0 +1,107 @@
+"""The six mixture models: their losses against numpy, and short fits."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from deep_learning.mixture_gans import (MADGAN, MEGAN, MGAN, MODELS,
+                                        generator_spec, make_mixture_gan)
+from deep_learning.schedules import make_adam
+
+TINY = dict(image_shape=(8, 8, 1), latent_dim=4, start=(2, 2, 8),
+            g_widths=(4,), d_widths=(4, 8))
+
+
+def _np_ce(logits, labels):
+    logits = logits - logits.max(1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+    return -logp[np.arange(len(labels)), labels].mean()
+
+
+def _np_bce(logits, target):
+    p = 1 / (1 + np.exp(-logits))
+    return -(target * np.log(p) + (1 - target) * np.log(1 - p)).mean()
+
+
+def test_madgan_losses_match_numpy():
+    rng = np.random.default_rng(0)
+    gan = make_mixture_gan("madgan", k=3, **TINY)
+    s_real = rng.normal(size=(4, 4)).astype("float32")
+    s_fake = rng.normal(size=(12, 4)).astype("float32")
+    loss_d, loss_g, _ = gan.loss_terms(None, None, s_real, s_fake)
+    labels = np.repeat(np.arange(3), 4) + 1  # generator-major
+    ref_d = _np_ce(s_real, np.zeros(4, int)) + _np_ce(s_fake, labels)
+    ref_g = _np_ce(s_fake, np.zeros(12, int))  # -log D_0, non-saturating
+    assert float(loss_d) == pytest.approx(ref_d, rel=1e-5)
+    assert float(loss_g) == pytest.approx(ref_g, rel=1e-5)
+    sat = make_mixture_gan("madgan", k=3, saturating=True, **TINY)
+    _, loss_sat, _ = sat.loss_terms(None, None, s_real, s_fake)
+    p0 = np.exp(s_fake[:, 0]) / np.exp(s_fake).sum(1)
+    assert float(loss_sat) == pytest.approx(np.log(1 - p0).mean(), rel=1e-4)
+
+
+def test_mgan_losses_match_numpy():
+    rng = np.random.default_rng(1)
+    gan = make_mixture_gan("mgan", k=2, beta=0.5, **TINY)
+    s_real = rng.normal(size=(6, 3)).astype("float32")
+    s_fake = rng.normal(size=(6, 3)).astype("float32")
+    loss_d, loss_g, logs = gan.loss_terms(None, None, s_real, s_fake)
+    ce = _np_ce(s_fake[:, 1:], np.repeat(np.arange(2), 3))
+    ref_d = _np_bce(s_real[:, 0], 1) + _np_bce(s_fake[:, 0], 0) + 0.5 * ce
+    ref_g = _np_bce(s_fake[:, 0], 1) + 0.5 * ce
+    assert float(loss_d) == pytest.approx(ref_d, rel=1e-5)
+    assert float(loss_g) == pytest.approx(ref_g, rel=1e-5)
+    assert float(logs["mgan/classifier_ce"]) == pytest.approx(ce, rel=1e-5)
+
+
+def test_megan_load_balance_matches_numpy():
+    gan = make_mixture_gan("megan", k=3, lb_weight=10.0, **TINY)
+    z = tf.random.stateless_normal((16, 4), [1, 2])
+    seed = tf.constant([3, 4], tf.int64)
+    loss = float(gan.load_balance_loss(z, seed))
+    _, logits = gan.gate.experts_and_logits(z)
+    u = tf.random.stateless_uniform((16, 3), seed, alg="philox").numpy()
+    g = -np.log(-np.log(u + 1e-20) + 1e-20)
+    y = np.exp(logits.numpy() + g)
+    y /= y.sum(1, keepdims=True)
+    share = y.sum(0) / y.sum()
+    assert loss == pytest.approx(10 * np.mean((share - 1 / 3) ** 2), rel=1e-4)
+
+
+def test_model_classes_and_specs():
+    assert isinstance(make_mixture_gan("madgan", k=2, **TINY), MADGAN)
+    assert isinstance(make_mixture_gan("mgan", k=2, **TINY), MGAN)
+    assert isinstance(make_mixture_gan("megan", k=2, **TINY), MEGAN)
+    hmog = make_mixture_gan("hmog", k=4, **TINY)
+    assert hmog.gan_loss == "wasserstein" and hmog.n_critic == 5
+    assert hmog.gp_weight == 10.0
+    with pytest.raises(ValueError, match="2\\*\\*depth"):
+        generator_spec("hmog", 6)
+    with pytest.raises(ValueError, match="model must be one of"):
+        generator_spec("moe", 4)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_each_model_trains_a_few_steps(model):
+    # n_critic 2 instead of the paper's 5 keeps the traced step small.
+    extra = {} if model in ("madgan", "mgan") else {"n_critic": 2}
+    gan = make_mixture_gan(model, k=2, **TINY, **extra)
+    gan.compile(make_adam(1e-4, amsgrad=True), make_adam(1e-4, amsgrad=True))
+    data = np.random.default_rng(2).uniform(-1, 1, (40 * gan.n_critic, 8, 8, 1))
+    before = [w.numpy().copy() for w in gan.generator.trainable_weights]
+    hist = gan.fit(data.astype("float32"), batch_size=4 * gan.n_critic,
+                   epochs=1, steps_per_epoch=2, verbose=0)
+    assert int(gan.step.numpy()) == 2
+    assert np.isfinite(hist.history["loss/d"]).all()
+    assert np.isfinite(hist.history["loss/g"]).all()
+    after = gan.generator.trainable_weights
+    assert any(np.abs(a.numpy() - b).max() > 0 for a, b in zip(after, before))
+    images = gan.sample(5, seed=0)
+    assert images.shape == (5, 8, 8, 1)
+    assert np.abs(images).max() <= 1
+    if model == "megan":
+        assert int(gan.lb_optimizer.iterations.numpy()) == 2
+        assert "megan/load_balance" in hist.history
+    if model in ("madgan", "mgan"):
+        per = gan.per_generator_samples(3, seed=0)
+        assert per.shape == (2, 3, 8, 8, 1)
