@@ -1,0 +1,91 @@
+"""
+Title: MMD-GAN with the repulsive loss on LSUN church outdoor
+Author: mixgan
+Date created: 2025/11/23
+Last modified: 2025/11/23
+Description: The repulsive MMD-GAN repository's LSUN run (64x64, the CelebA
+    networks, TTUR 2e-4 / 1e-4).
+
+Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive Loss
+Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_lsun.py``). The
+architecture is the dict below, an editable copy of
+``deep_learning.architectures.mmd_generator('lsun')`` /
+``mmd_discriminator('lsun')``; every other setting is a flag. Data:
+``load_dataset('lsun/church_outdoor')`` (tensorflow-datasets; see
+``datasets/README.md``).
+
+Reported: the paper's Table 1 LSUN FIDs were not retrieved (see
+``/work/shared/reference/mmd_gan_repulsive.md``). The authors' sweep
+(``Results_rep.xlsx``, best cell, FID): rep 13.19, rmb 11.22, hinge 17.20;
+attractive MMD gave NaN in every cell.
+
+Usage:
+
+```
+python my_tests/my_test_mmd_lsun.py --loss=rmb --steps=100000
+```
+
+TensorBoard (``<root>/<run>/logs``): ``loss/d``, ``loss/g``, the kernel
+means ``<loss>/kxx``, ``kyy``, ``kxy`` and ``mmd2``, every layer's
+``sigma/discriminator/<layer>``, ``lr/d`` (2e-4), ``lr/g`` (1e-4) and
+sample grids.
+"""
+
+# Spectral-norm multiplier of the scripts: C = 64^(1/L), L = 10 layers in D.
+C = 64 ** (1 / 10)
+SN = {"w_nm": "s", "act_k": C}
+LRELU = ["lrelu", 0.1]
+
+ARCHITECTURE = {
+    "input": (64, 64, 3),
+    "code": 128,
+    "generator": [
+        {"name": "l1", "op": "d", "out": 4 * 4 * 1024,
+         "out_reshape": [4, 4, 1024], "act": "relu", "act_nm": "bn"},
+        {"name": "l2_up", "op": "tc", "out": 512, "kernel": 4, "strides": 2,
+         "act": "relu", "act_nm": "bn"},
+        {"name": "l3_up", "op": "tc", "out": 256, "kernel": 4, "strides": 2,
+         "act": "relu", "act_nm": "bn"},
+        {"name": "l4_up", "op": "tc", "out": 128, "kernel": 4, "strides": 2,
+         "act": "relu", "act_nm": "bn"},
+        {"name": "l5_up", "op": "tc", "out": 64, "kernel": 4, "strides": 2,
+         "act": "relu", "act_nm": "bn"},
+        {"name": "l6_t64", "op": "c", "out": 3, "kernel": 3, "act": "tanh"},
+    ],
+    "discriminator": [
+        {"name": "l1", "op": "c", "out": 64, "kernel": 3,
+         "act": LRELU, **SN},
+        {"name": "l2_ds", "op": "c", "out": 128, "kernel": 4, "strides": 2,
+         "act": LRELU, **SN},
+        {"name": "l3", "op": "c", "out": 128, "kernel": 3,
+         "act": LRELU, **SN},
+        {"name": "l4_ds", "op": "c", "out": 256, "kernel": 4, "strides": 2,
+         "act": LRELU, **SN},
+        {"name": "l5", "op": "c", "out": 256, "kernel": 3,
+         "act": LRELU, **SN},
+        {"name": "l6_ds", "op": "c", "out": 512, "kernel": 4, "strides": 2,
+         "act": LRELU, **SN},
+        {"name": "l7", "op": "c", "out": 512, "kernel": 3,
+         "act": LRELU, **SN},
+        {"name": "l8_ds", "op": "c", "out": 1024, "kernel": 4, "strides": 2,
+         "act": LRELU, **SN},
+        {"name": "l9", "op": "c", "out": 1024, "kernel": 3,
+         "act": LRELU, "out_reshape": [4 * 4 * 1024], **SN},
+        {"name": "l10_s", "op": "d", "out": 16, **SN},
+    ],
+}
+
+DATASET = "lsun"
+
+if __name__ == "__main__":
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__))))
+    from absl import app
+
+    from deep_learning.mmd_gan import define_mmd_flags, mmd_main
+
+    define_mmd_flags(DATASET)
+    app.run(lambda argv: mmd_main(ARCHITECTURE, DATASET, argv))
