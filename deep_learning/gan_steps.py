@@ -104,10 +104,11 @@ class GANStepsMixin:
 
     def _g_update(self, real, step):
         b = tf.shape(real)[0]
-        z = self.sample_latent(b, self._seed(step, 2 * self.n_critic),
-                               training=True)
         real = tf.cast(real, tf.float32)
         with tf.GradientTape() as tape:
+            # Inside the tape: a trainable latent layer trains with G.
+            z = self.sample_latent(b, self._seed(step, 2 * self.n_critic),
+                                   training=True)
             fake = self.generate(z, training=True)
             if not self.g_loss_needs_real():
                 s_fake = self.discriminator_scores(fake, training=True)
@@ -124,11 +125,12 @@ class GANStepsMixin:
         """The MMD-GAN repository's step: one forward pass, both updates."""
         b = tf.shape(real)[0]
         index = self.n_critic - 1
-        z = self.sample_latent(b, self._seed(step, 2 * index), training=True)
         real = tf.cast(real, tf.float32)
         d_vars = self.discriminator_variables()
         g_vars = self.generator_variables()
         with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            z = self.sample_latent(b, self._seed(step, 2 * index),
+                                   training=True)
             fake = self.generate(z, training=True)
             s_real, s_fake = self.score_pair(real, fake, training=True)
             loss_d, loss_g, logs = self.loss_terms(real, fake, s_real, s_fake)
@@ -170,6 +172,7 @@ class GANStepsMixin:
 
     def train_step(self, data):
         real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        real = tf.convert_to_tensor(real)  # numpy input in eager mode
         batches = self._critic_batches(real)
         step = tf.convert_to_tensor(self.step)
         n_alone = self.n_critic - (1 if self.update == "simultaneous" else 0)

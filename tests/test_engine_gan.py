@@ -241,3 +241,21 @@ def test_generator_step_scores_real_data_only_when_needed():
     assert not GAN(*_linear_nets(), gan_loss="hinge").g_loss_needs_real()
     assert GAN(*_linear_nets(), gan_loss="rmb").g_loss_needs_real()
     assert Custom(*_linear_nets(), gan_loss="hinge").g_loss_needs_real()
+
+
+@pytest.mark.parametrize("update", ["alternating", "simultaneous"])
+def test_trainable_latent_layer_receives_generator_gradients(update):
+    """A `latent=` layer is part of G: its weights must move with G's."""
+    gen = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+    dis = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    latent = keras.layers.Dense(3, name="latent_map")
+    gan = GAN(gen, dis, latent=latent, gan_loss="logistic", update=update)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    before = latent.kernel.numpy().copy()
+    data = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    gan.fit(data, batch_size=8, epochs=1, verbose=0)
+    assert np.abs(latent.kernel.numpy() - before).max() > 0
+    # and the eager path takes numpy input
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1),
+                run_eagerly=True)
+    gan.train_on_batch(data)
