@@ -125,6 +125,16 @@ def _pyplot():
     return plt
 
 
+def _tree_levels(num_nodes, branching):
+    """Heap-ordered node indices grouped by tree level, root first."""
+    levels, count, start = [], 1, 0
+    while start < num_nodes:
+        levels.append(list(range(start, min(start + count, num_nodes))))
+        start += count
+        count *= branching
+    return levels
+
+
 def _save(fig, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f"{path}.tmp.png"
@@ -164,12 +174,7 @@ def plot_node_averages(node_images, path, branching=2):
     """The HMoG paper's Figs. 12-13: each tree level on one row, nodes in
     heap order, each image the weighted mean of the samples under it."""
     imgs = _to_unit(node_images)
-    n = imgs.shape[0]
-    levels, count, start = [], 1, 0
-    while start < n:
-        levels.append(list(range(start, min(start + count, n))))
-        start += count
-        count *= branching
+    levels = _tree_levels(imgs.shape[0], branching)
     plt = _pyplot()
     width = len(levels[-1])
     fig, axes = plt.subplots(len(levels), width, squeeze=False,
@@ -274,12 +279,7 @@ def plot_toy_tree(fake, node_probs, path, branching=2, limits=(-15, 15)):
     per row), every sample shaded by that node's path probability."""
     p = np.asarray(node_probs)
     f = np.asarray(fake)
-    n = p.shape[1]
-    levels, count, start = [], 1, 0
-    while start < n:
-        levels.append(list(range(start, min(start + count, n))))
-        start += count
-        count *= branching
+    levels = _tree_levels(p.shape[1], branching)
     plt = _pyplot()
     width = len(levels[-1])
     fig, axes = plt.subplots(len(levels), width, squeeze=False,
