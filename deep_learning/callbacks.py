@@ -36,6 +36,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from general_tools.atomic_io import write_bytes_atomic  # noqa: F401  (re-exported)
 from general_tools.spectral_norm import spectral_norm_sigmas
 
 
@@ -74,16 +75,6 @@ def _subdirs(run_dir):
     root = getattr(run_dir, "root", run_dir)
     return (os.path.join(root, "logs"), os.path.join(root, "checkpoints"),
             os.path.join(root, "samples"))
-
-
-def write_bytes_atomic(path, data):
-    """Writes ``data`` to ``path`` through a temporary file + ``os.replace``."""
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def image_grid(images, rows=None):

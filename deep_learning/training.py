@@ -5,6 +5,7 @@ repository (``sngan_rep_5e-04_2e-04_...``)::
 
     <root>/dcgan_wasserstein_lrd1e-04_lrg1e-04_nc5_s0/
         config.json     # the full configuration (written atomically)
+        model.json      # the model's Keras serialisation (run_io.load_run)
         logs/           # TensorBoard event files
         checkpoints/    # tf.train.CheckpointManager checkpoints
         samples/        # PNG grids from a fixed latent batch
@@ -43,6 +44,7 @@ import tensorflow as tf
 from deep_learning import callbacks as callbacks_lib
 from deep_learning.gan import GAN
 from deep_learning.schedules import LinearDecay
+from general_tools.atomic_io import write_bytes_atomic
 
 _PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 
@@ -111,7 +113,7 @@ def run_name(model="gan", gan_loss="wasserstein", lr_d=1e-4, lr_g=1e-4,
 def write_json_atomic(path, obj):
     """Writes ``obj`` as indented JSON through a temporary file."""
     data = json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
-    callbacks_lib.write_bytes_atomic(path, data.encode("utf-8"))
+    write_bytes_atomic(path, data.encode("utf-8"))
 
 
 def _normalise(obj):
@@ -303,6 +305,10 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
             model_tag, hp["gan_loss"], _lr_value(opts["d"]),
             _lr_value(opts["g"]), hp["n_critic"], hp["seed"]))
     paths = prepare_run_dir(run_dir, full_config)
+    # model.json: what `deep_learning.run_io.load_run` (and so the evaluate
+    # and sample commands) rebuild the model from.
+    from deep_learning.run_io import save_model_config
+    save_model_config(paths.root, model)
 
     cbs = callbacks_lib.default_callbacks(paths, **(callback_options or {}))
     ckpt_cb = next(c for c in cbs
