@@ -23,6 +23,28 @@ Setups:
 The authors' PyTorch code runs the MNIST-32 setup at about 0.17 generator
 iterations/s on a 2-core CPU; the engine's target there is >= 0.42.
 
+CPU notes (2-core AMD EPYC, TF 2.21; ``--generator hmog``):
+
+* oneDNN. TensorFlow turns its oneDNN kernels on by default only on CPUs
+  with AVX-512 VNNI / AMX; elsewhere (AVX2 machines such as this one) it
+  falls back to Eigen, whose strided-convolution gradients are 2-4x slower.
+  This script sets ``TF_ENABLE_ONEDNN_OPTS=1`` unless the variable is
+  already set (it must be set before TensorFlow is imported; run with
+  ``TF_ENABLE_ONEDNN_OPTS=0`` to compare). It halves the ``tf.function``
+  step (about 14 -> 7 CPU-s per generator iteration) and does not change
+  the XLA step, which compiles its own convolutions.
+* One generator iteration is about 317 GFLOP (5 critic steps: G forward,
+  D forward/backward on real and fake, and the gradient penalty's forward,
+  input gradient and double backward, about 58 GFLOP each; then the
+  generator step, about 25 GFLOP); 90 % of it is convolutions. This CPU
+  runs a large float32 GEMM at about 55-70 GFLOP per CPU-second, so 0.42
+  it/s (133 GFLOP/s on two cores) would need every convolution at the
+  GEMM peak. The best measured is about 6-7 CPU-s per iteration (0.29-0.33
+  it/s with both cores idle).
+* The machine may be shared: ``cpu_s_per_it`` (process CPU time) is the
+  robust figure; ``gen_it_per_s_all_cores`` converts it to the rate with
+  every core idle. Compare configurations back to back.
+
 Usage::
 
     python benchmarks/train_throughput.py                  # all setups/modes
@@ -37,6 +59,9 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before TensorFlow is imported: oneDNN kernels on AVX2-only CPUs too (see
+# the module docstring). An explicit TF_ENABLE_ONEDNN_OPTS=0 is respected.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
@@ -128,12 +153,16 @@ def measure(setup, mode, steps, warmup, generator="fc"):
     c0 = clock.cpu[warmup - 1] if warmup else cpu_start
     its = steps / (clock.times[-1] - t0)
     cpu_per_it = (clock.cpu[-1] - c0) / steps
+    # Per-iteration CPU times: the minimum is the least disturbed by other
+    # jobs on a shared machine.
+    per_it = np.diff([c0] + clock.cpu[warmup:])
     cores = len(os.sched_getaffinity(0))
     return {"setup": setup, "mode": mode, "policy": policy,
             "generator": generator if setup == "mnist32" else "dcgan",
             "batch": batch, "n_critic": gan.n_critic, "steps": steps,
             "gen_it_per_s": its, "real_images_per_s": its * per_step,
             "cpu_s_per_it": cpu_per_it,
+            "cpu_s_per_it_min": float(per_it.min()),
             # What the same work gives when the process has every core to
             # itself (the wall-clock figure suffers on a shared machine).
             "gen_it_per_s_all_cores": cores / cpu_per_it,
@@ -169,7 +198,8 @@ def main(argv=None):
             parser.error(f"unknown {name}(s) {bad}; valid: {list(valid)}")
     gpu = bool(tf.config.list_physical_devices("GPU"))
     print(f"device: {describe_devices()}; TF {tf.__version__}, "
-          f"Keras {keras.__version__}")
+          f"Keras {keras.__version__}; TF_ENABLE_ONEDNN_OPTS="
+          f"{os.environ.get('TF_ENABLE_ONEDNN_OPTS')}")
     results = []
     for setup in setups:
         for mode in modes:
@@ -184,13 +214,15 @@ def main(argv=None):
                   f"{r['gen_it_per_s']:8.3f} gen it/s  "
                   f"{r['real_images_per_s']:9.1f} real img/s  "
                   f"{r['cpu_s_per_it']:7.2f} CPU-s/it "
-                  f"(<= {r['gen_it_per_s_all_cores']:.3f} it/s on idle "
+                  f"(min {r['cpu_s_per_it_min']:.2f}; "
+                  f"<= {r['gen_it_per_s_all_cores']:.3f} it/s on idle "
                   f"cores; warm-up {r['warmup_s']:.1f} s, {steps} steps)",
                   flush=True)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"device": describe_devices(), "results": results}, f,
-                      indent=2)
+            json.dump({"device": describe_devices(),
+                       "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+                       "results": results}, f, indent=2)
     return results
 
 

@@ -505,12 +505,11 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
             u = replica_slice(lambda n: uniform((n,), seed, 0.0), b)
             u = tf.reshape(u, [-1] + [1] * len(self.image_shape))
             x_hat = u * real + (1.0 - u) * fake
-            # `x_hat` is passed as both end points, so the module's own
-            # interpolation is the identity and our stateless `u` is used.
-            terms["penalty/gp"] = penalties_lib.gradient_penalty(
-                critic, x_hat, x_hat, target=self.gp_target,
-                weight=self.gp_weight, per_pixel=self.gp_per_pixel, seed=0,
-                training=True)
+            # The penalty at our own stateless interpolates (the module's
+            # `gradient_penalty` would draw its own `u`).
+            terms["penalty/gp"] = penalties_lib.gradient_norm_penalty(
+                critic, x_hat, target=self.gp_target, weight=self.gp_weight,
+                per_pixel=self.gp_per_pixel, training=True)
         if self.r1_gamma > 0:
             terms["penalty/r1"] = penalties_lib.r1_penalty(
                 critic, real, gamma=self.r1_gamma, training=True)
