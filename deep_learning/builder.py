@@ -263,9 +263,9 @@ def _normalisation(cfg, x):
             return keras.layers.Reshape(shape, name=f"{cfg['name']}_bn_unflat")(x)
         return keras.layers.BatchNormalization(name=f"{cfg['name']}_bn")(x)
     if cfg["act_nm"] == "ln":
-        # Keras' LayerNormalization maths, weights and epsilon (1e-3), on a
-        # (B, N) view with a closed-form gradient: faster first and second
-        # derivatives (the WGAN-GP critic).
+        # Keras' LayerNormalization outputs, weights and epsilon (1e-3) on a
+        # (B, N) view with a closed-form gradient: a cheaper WGAN-GP critic
+        # step, and exact second derivatives (Keras' drop a term).
         from deep_learning.layers import FlatLayerNormalization
         axes = list(range(1, len(x.shape)))
         return FlatLayerNormalization(axis=axes, name=f"{cfg['name']}_ln")(x)

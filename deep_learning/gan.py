@@ -318,9 +318,13 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
             g_optimizer: ``keras.optimizers.Optimizer`` of the generator
                 (TTUR: give it its own learning rate).
             jit_compile: bool or ``'auto'``. XLA-compile the train step
-                (double gradients of the GP included). On a 2-core CPU it
-                makes the MNIST-32 WGAN-GP step about 1.4x faster after a
-                compile of about a minute (``benchmarks/train_throughput.py``).
+                (double gradients of the GP included). On a 2-core AVX2 CPU
+                (MNIST-32 WGAN-GP, ``benchmarks/train_throughput.py``) it is
+                about 1.4-2x faster than ``tf.function`` with TensorFlow's
+                default Eigen kernels, but no faster than ``tf.function``
+                with oneDNN kernels (``TF_ENABLE_ONEDNN_OPTS=1`` set before
+                TensorFlow is imported; the default only on AVX-512 VNNI /
+                AMX CPUs), and it compiles for about a minute.
                 Defaults to False.
             steps_per_execution: int. Generator steps per compiled call.
                 Defaults to 1.

@@ -1,5 +1,7 @@
-"""Tests for deep_learning.layers: FlatLayerNormalization is Keras' layer
-normalisation, values, first and second derivatives included."""
+"""Tests for deep_learning.layers: FlatLayerNormalization computes Keras'
+layer normalisation (values and first derivatives) with exact second
+derivatives (checked against autodiff of the textbook formula and finite
+differences)."""
 
 import keras
 import numpy as np
@@ -57,52 +59,119 @@ def test_forward_matches_numpy_and_keras(rng):
     np.testing.assert_allclose(out.var(1), var / (var + 1e-3), rtol=1e-5)
 
 
-def _first_and_second_order(layer, x, c):
-    """Input / weight gradients of sum(c * lrelu(LN(x))) and gradients of the
-    WGAN-GP-like penalty sum(||d/dx||^2) (double backward)."""
+def _first_order(layer, x, c):
+    """Gradients of sum(c * lrelu(LN(x))) w.r.t. x, gamma and beta."""
     x = tf.convert_to_tensor(x)
-    with tf.GradientTape(persistent=True) as outer:
-        outer.watch(x)
-        with tf.GradientTape() as inner:
-            inner.watch(x)
-            score = tf.reduce_sum(c * tf.nn.leaky_relu(layer(x), 0.2))
-        g = inner.gradient(score, x)
-        penalty = tf.reduce_sum(tf.square(g))
-    first = outer.gradient(score, [x] + layer.trainable_weights)
-    second = outer.gradient(penalty, [x] + layer.trainable_weights,
-                            unconnected_gradients="zero")
-    return first, second
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        score = tf.reduce_sum(c * tf.nn.leaky_relu(layer(x), 0.2))
+    return tape.gradient(score, [x] + layer.trainable_weights)
 
 
 @pytest.mark.parametrize("mode", ["eager", "function"])
-def test_gradients_and_second_order_match_keras(rng, mode):
+def test_first_order_gradients_match_keras(rng, mode):
     ours, ref = _pair(rng)
     x = rng.normal(0.5, 2.0, SHAPE).astype(np.float32)
     c = tf.constant(rng.normal(size=SHAPE).astype(np.float32))
-    fn = _first_and_second_order
-    if mode == "function":
-        fn = tf.function(fn)
-    got = fn(ours, x, c)
-    want = fn(ref, x, c)
-    for order, (got_grads, want_grads) in enumerate(zip(got, want)):
-        for name, a, b in zip(["x", "gamma", "beta"], got_grads, want_grads):
-            # The penalty does not depend on beta: its second-order
-            # gradient is zero for both; every other one is not.
-            if not (order == 1 and name == "beta"):
-                assert np.abs(b.numpy()).max() > 1e-3
-            _close(a, b)
+    fn = _first_order if mode == "eager" else tf.function(_first_order)
+    for a, b in zip(fn(ours, x, c), fn(ref, x, c)):
+        assert np.abs(b.numpy()).max() > 1e-3
+        _close(a, b)
 
 
-def test_second_order_under_xla(rng):
-    shape = (3, 4, 4, 2)
-    ours, ref = _pair(rng, shape)
-    x = rng.normal(size=shape).astype(np.float32)
-    c = tf.constant(rng.normal(size=shape).astype(np.float32))
-    got = tf.function(_first_and_second_order, jit_compile=True)(ours, x, c)
-    want = _first_and_second_order(ref, x, c)
-    for got_grads, want_grads in zip(got, want):
-        for a, b in zip(got_grads, want_grads):
-            _close(a, b)
+class _TextbookLN:
+    """Reference: the layer-norm formula in plain TF ops. Unlike
+    ``tf.nn.moments`` (used by Keras' layer), it puts no stop_gradient on
+    the mean, so autodiff gives exact derivatives of every order."""
+
+    def __init__(self, gamma, beta, eps=1e-3):
+        self.gamma, self.beta, self.eps = gamma, beta, eps
+        self.trainable_weights = [gamma, beta]
+
+    def __call__(self, x):
+        axes = list(range(1, x.shape.rank))
+        mean = tf.reduce_mean(x, axes, keepdims=True)
+        var = tf.reduce_mean(tf.square(x - mean), axes, keepdims=True)
+        return ((x - mean) * tf.math.rsqrt(var + self.eps) * self.gamma
+                + self.beta)
+
+
+def _penalty_gradients(ln_a, ln_b, w, x):
+    """A two-layer critic ``sum(lrelu(LN_b(tanh(LN_a(x)) * w)))`` and the
+    gradients of its WGAN-GP-like penalty ``sum(||dD/dx||^2)`` w.r.t. x,
+    w and both layers' weights (double backward). The second layer norm
+    makes the penalty depend on the first one's statistics."""
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            score = tf.reduce_sum(tf.nn.leaky_relu(
+                ln_b(tf.tanh(ln_a(x)) * w), 0.2))
+        g = inner.gradient(score, x)
+        penalty = tf.reduce_sum(tf.square(g))
+    sources = ([x, w] + list(ln_a.trainable_weights)
+               + list(ln_b.trainable_weights))
+    return outer.gradient(penalty, sources, unconnected_gradients="zero")
+
+
+def _textbook_twin(layer):
+    return _TextbookLN(*layer.trainable_weights, eps=layer.epsilon)
+
+
+@pytest.mark.parametrize("mode", ["eager", "function", "xla"])
+def test_second_order_gradients_are_exact(rng, mode):
+    shape = (3, 4, 4, 2) if mode == "xla" else SHAPE
+    ln_a, _ = _pair(rng, shape)
+    ln_b, _ = _pair(rng, shape)
+    w = tf.Variable(rng.normal(size=shape[1:]).astype(np.float32))
+    x = rng.normal(0.5, 2.0, shape).astype(np.float32)
+    fn = _penalty_gradients
+    if mode != "eager":
+        fn = tf.function(fn, jit_compile=mode == "xla")
+    got = fn(ln_a, ln_b, w, x)
+    want = _penalty_gradients(_textbook_twin(ln_a), _textbook_twin(ln_b),
+                              w, x)
+    # Sources: x, w, gamma_a, beta_a, gamma_b, beta_b. The penalty does not
+    # depend on beta_b (a leaky ReLU follows it); every other one matters.
+    for i, (a, b) in enumerate(zip(got, want)):
+        if i != 5:
+            assert np.abs(b.numpy()).max() > 1e-3
+        _close(a, b)
+
+
+def test_second_order_against_finite_differences(rng):
+    # float64, independent of autodiff for the outer derivative: central
+    # differences of the penalty, whose first-order gradient is exact.
+    n, eps = 6, 1e-3
+    x = tf.constant(rng.normal(size=(3, n)))
+    c = tf.constant(rng.normal(size=(3, n)))
+    w = tf.constant(rng.normal(size=(n, n)))
+    gamma = rng.normal(1.0, 0.3, n)
+    beta_a = tf.Variable(rng.normal(0.0, 0.3, n))
+
+    def penalty(ln):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            h = tf.matmul(tf.tanh(ln(x, gamma, beta_a)), w)
+            score = tf.reduce_sum(c * tf.tanh(ln(h, gamma, 0.0 * gamma)))
+        return tf.reduce_sum(tf.square(tape.gradient(score, x)))
+
+    ours = lambda v, g, b: flat_layer_norm(v, g, b, eps)  # noqa: E731
+    with tf.GradientTape() as tape:
+        p = penalty(ours)
+    got = tape.gradient(p, beta_a).numpy()
+    base, step = beta_a.numpy(), 1e-5
+    numeric = np.zeros(n)
+    for i in range(n):
+        beta_a.assign(base + step * np.eye(n)[i])
+        plus = penalty(ours).numpy()
+        beta_a.assign(base - step * np.eye(n)[i])
+        numeric[i] = (plus - penalty(ours).numpy()) / (2 * step)
+    beta_a.assign(base)
+    assert np.abs(numeric).max() > 1e-2
+    np.testing.assert_allclose(got, numeric, rtol=0,
+                               atol=1e-6 * np.abs(numeric).max())
 
 
 def test_closed_form_gradient_against_numerical_jacobian(rng):
@@ -135,10 +204,17 @@ def test_center_and_scale_options(rng, center, scale):
     assert len(ours.weights) == len(ref.weights) == center + scale
     x = rng.normal(size=SHAPE).astype(np.float32)
     c = tf.constant(rng.normal(size=SHAPE).astype(np.float32))
-    for got, want in zip(_first_and_second_order(ours, x, c),
-                         _first_and_second_order(ref, x, c)):
-        for a, b in zip(got, want):
-            _close(a, b)
+    for a, b in zip(_first_order(ours, x, c), _first_order(ref, x, c)):
+        _close(a, b)
+    ln_b, _ = _pair(rng)
+    w = tf.constant(rng.normal(size=SHAPE[1:]).astype(np.float32))
+    got = _penalty_gradients(ours, ln_b, w, x)
+    textbook = _TextbookLN(ours.gamma if scale else 1.0,
+                           ours.beta if center else 0.0)
+    textbook.trainable_weights = ours.trainable_weights
+    want = _penalty_gradients(textbook, _textbook_twin(ln_b), w, x)
+    for a, b in zip(got, want):
+        _close(a, b)
 
 
 def test_trailing_axis_of_a_sequence(rng):
