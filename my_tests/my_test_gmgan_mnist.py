@@ -14,11 +14,14 @@ for Diverse Datasets, and the Unsupervised Clustering of Images", arXiv
 1808.10356 (2018), and the student presentation in seed 002 (both
 supervised objectives). ``--objective`` picks the variant:
 
-* ``unsupervised``: non-saturating GAN loss; at the end a classifier is
-  trained on generated digits labelled by their Gaussian, assigns the
-  held-out real digits to clusters, and the clustering accuracy under the
-  best one-to-one cluster/label mapping (Hungarian) is printed, written to
-  TensorBoard (``gm/clustering_accuracy``) and to ``results.json``.
+* ``unsupervised``: non-saturating GAN loss. At the end of every
+  objective's run a classifier is trained on generated digits labelled by
+  their Gaussian, assigns the held-out real digits to clusters, and the
+  clustering accuracy under the best one-to-one cluster/label mapping
+  (Hungarian) is printed, written to TensorBoard
+  (``gm/clustering_accuracy``) and to ``results.json``. The supervised
+  objectives also record ``conditional_accuracy``: how often the MNIST
+  domain classifier reads digit y in a sample of Gaussian y.
 * ``k_plus_one``: D has 11 logits, index 10 = fake;
   ``L_D = CE(D(x), y) + CE(D(G(z_y)), 10)``, ``L_G = CE(D(G(z_y)), y)``.
 * ``split``: logits 0..9 are a class head (cross-entropy on real digits
@@ -165,7 +168,7 @@ def run(architecture, *, objective="unsupervised", steps=5000,
                                        sigma_scale=scale)
         save_image_grid(grid, os.path.join(
             paths.samples, f"components_sigma{scale:g}.png"), rows=k)
-    if objective == "unsupervised" and eval_images > 0:
+    if eval_images > 0:
         test = load_dataset(dataset, split="test", image_size=(height, width),
                             data_dir=data_dir, with_labels=True,
                             shuffle=False, batch_size=256,
@@ -189,9 +192,34 @@ def run(architecture, *, objective="unsupervised", steps=5000,
         writer.close()
         print(f"Clustering accuracy on {len(y_real)} held-out digits: "
               f"{acc:.4f}")
+        if supervised is not None and dataset.startswith("mnist"):
+            # Class-conditional generation: does Gaussian y give digit y
+            # according to the domain classifier (trained on real digits)?
+            results["conditional_accuracy"] = conditional_accuracy(
+                model, (height, width), n_per_component=200, seed=seed)
+            print(f"Domain-classifier agreement of G(z_y) with y: "
+                  f"{results['conditional_accuracy']:.4f}")
     training.write_json_atomic(os.path.join(paths.root, "results.json"),
                                results)
     return result, results
+
+
+def conditional_accuracy(model, image_size, n_per_component=200, seed=0,
+                         extractor=None):
+    """Fraction of ``G(z)``, ``z`` from Gaussian ``y``, that a classifier
+    labels ``y`` (supervised objectives). ``extractor``: anything with
+    ``extract(images, outputs=['logits'])``; None is the bundled MNIST
+    domain classifier at ``image_size`` (trained and cached if missing)."""
+    import numpy as np
+
+    if extractor is None:
+        from deep_learning.evaluate import make_extractor
+        extractor = make_extractor("domain", image_size=image_size)
+    images = model.component_samples(n_per_component, seed=seed)
+    images = np.asarray(images)
+    logits = extractor.extract(images, outputs=["logits"])["logits"]
+    wanted = np.repeat(np.arange(model.num_components), n_per_component)
+    return float(np.mean(np.argmax(logits, axis=1) == wanted))
 
 
 def define_flags():

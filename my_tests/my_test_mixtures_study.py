@@ -30,7 +30,6 @@ skipped, so an interrupted grid continues where it stopped.
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -75,90 +74,51 @@ def jobs():
 
 
 def run_job(model, k, seed, name):
-    from deep_learning import evaluate
     from deep_learning.mixture_gans import run_mixture_study
-    from general_tools.atomic_io import write_bytes_atomic
+    from deep_learning.study import run_and_score
 
-    score_file = os.path.join(FLAGS.root, "scores", f"{name}.json")
-    if os.path.exists(score_file):
-        print(f"{name}: scored already ({score_file})")
-        return
-    start = time.time()
-    run = run_mixture_study(
-        model, k, arch.B_S, arch.D, arch.H_SHAPE, dataset=DATASET,
-        steps=FLAGS.study_steps, image_size=32, batch_size=FLAGS.batch,
-        lr=arch.CONFIG["lr"], latent_dim=arch.CONFIG["latent_dim"],
-        seed=seed, root=os.path.join(FLAGS.root, "runs"),
-        figures=name in FLAGS.figure_runs, figure_samples=2000,
-        config={"script": "my_test_mixtures_study"})
-    train_s = time.time() - start
-    if run.stop_message is not None:
-        result = {"scores": {}, "stopped": run.stop_message}
-    else:
-        result, _ = evaluate.evaluate_run(
-            run.paths.root, metrics="fid,knn,msssim", num=FLAGS.num,
-            reference=f"{DATASET}:test", msssim_pairs=FLAGS.msssim_pairs,
-            overwrite=True)
-    generator = run.model.generator
-    result.update(
-        model=model, k=1 if model == "fc" else k, seed=seed,
-        steps=int(run.step), batch_size=FLAGS.batch,
-        g_params=int(generator.count_params()),
-        d_params=int(run.model.discriminator.count_params()),
-        wall_s=round(train_s, 1), run_dir=run.paths.root)
-    write_bytes_atomic(score_file,
-                       (json.dumps(result, indent=2) + "\n").encode())
-    print(f"{name}: {result['scores']} in {train_s:.0f} s")
+    def train():
+        return run_mixture_study(
+            model, k, arch.B_S, arch.D, arch.H_SHAPE, dataset=DATASET,
+            steps=FLAGS.study_steps, image_size=32, batch_size=FLAGS.batch,
+            lr=arch.CONFIG["lr"], latent_dim=arch.CONFIG["latent_dim"],
+            seed=seed, root=os.path.join(FLAGS.root, "runs"),
+            figures=name in FLAGS.figure_runs, figure_samples=2000,
+            config={"script": "my_test_mixtures_study"})
+
+    run_and_score(
+        name, os.path.join(FLAGS.root, "scores"), train,
+        metrics="fid,knn,msssim", num=FLAGS.num, reference=f"{DATASET}:test",
+        evaluate_options={"msssim_pairs": FLAGS.msssim_pairs}, model=model,
+        k=1 if model == "fc" else k, seed=seed, batch_size=FLAGS.batch)
+
+
+SCORES = ("fid", "knn_real_fraction", "knn_fake_fraction", "knn_accuracy",
+          "msssim_fake", "msssim_real")
 
 
 def report():
-    import numpy as np
+    from deep_learning.study import load_scores, mean_std, summarise
+    from general_tools.atomic_io import write_bytes_atomic
 
-    folder = os.path.join(FLAGS.root, "scores")
-    rows = {}
-    for file in sorted(os.listdir(folder)):
-        with open(os.path.join(folder, file)) as f:
-            r = json.load(f)
-        rows.setdefault((r["model"], r["k"]), []).append(r)
-    table = []
+    rows = load_scores(os.path.join(FLAGS.root, "scores"))
     order = {m: i for i, m in enumerate(MODELS)}
-    for (model, k), runs in sorted(rows.items(),
-                                   key=lambda kv: (order[kv[0][0]], kv[0][1])):
-        scored = [r for r in runs if r["scores"]]
-
-        def stat(key, runs=scored):
-            v = np.array([r["scores"][key] for r in runs])
-            return [float(v.mean()), float(v.std()) if len(v) > 1 else 0.0]
-
-        entry = {"model": model, "k": k, "seeds": [r["seed"] for r in runs],
-                 "diverged": len(runs) - len(scored),
-                 "steps": runs[0]["steps"], "batch": runs[0]["batch_size"],
-                 "g_params": runs[0]["g_params"],
-                 "wall_s": float(np.mean([r["wall_s"] for r in runs]))}
-        if scored:
-            entry.update(fid=stat("fid"), knn_real=stat("knn_real_fraction"),
-                         knn_fake=stat("knn_fake_fraction"),
-                         knn_acc=stat("knn_accuracy"),
-                         msssim=stat("msssim_fake"),
-                         msssim_real=stat("msssim_real"))
-        table.append(entry)
+    table = sorted(summarise(rows, ("model", "k"), SCORES),
+                   key=lambda e: (order[e["model"]], e["k"]))
     print("| model | K | G params | FID | 5-NN real | 5-NN fake | 5-NN acc "
           "| MS-SSIM | s/run | seeds |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for e in table:
-        if "fid" not in e:
-            print(f"| {e['model']} | {e['k']} | {e['g_params']:,} | diverged "
-                  "| | | | | | |")
-            continue
-        f = lambda m: f"{m[0]:.3f} ± {m[1]:.3f}"  # noqa: E731
+        fid = mean_std(e.get("fid"), 1) if "fid" in e else "diverged"
         print(f"| {e['model'].upper()} | {e['k']} | {e['g_params']:,} | "
-              f"{e['fid'][0]:.1f} ± {e['fid'][1]:.1f} | {f(e['knn_real'])} | "
-              f"{f(e['knn_fake'])} | {f(e['knn_acc'])} | {f(e['msssim'])} | "
-              f"{e['wall_s']:.0f} | {len(e['seeds'])} |")
+              f"{fid} | {mean_std(e.get('knn_real_fraction'))} | "
+              f"{mean_std(e.get('knn_fake_fraction'))} | "
+              f"{mean_std(e.get('knn_accuracy'))} | "
+              f"{mean_std(e.get('msssim_fake'))} | {e['wall_s']:.0f} | "
+              f"{e['n'] - e['diverged']}/{e['n']} |")
     real = [e["msssim_real"][0] for e in table if "msssim_real" in e]
     if real:
-        print(f"MS-SSIM of real pairs: {np.mean(real):.3f}")
-    from general_tools.atomic_io import write_bytes_atomic
+        print(f"MS-SSIM of held-out real pairs: {real[0]:.3f}")
     write_bytes_atomic(FLAGS.json_out,
                        (json.dumps(table, indent=2) + "\n").encode())
     _figure(table)
@@ -198,18 +158,12 @@ def main(argv):
     if FLAGS.report:
         report()
         return
-    import tensorflow as tf
-    if FLAGS.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
-    index, count = (int(x) for x in FLAGS.shard.split("/"))
-    if not 0 <= index < count:
-        raise ValueError(f"--shard must be I/N with 0 <= I < N; received "
-                         f"{FLAGS.shard!r}.")
+    from deep_learning.study import limit_threads, shard
+    limit_threads(FLAGS.threads)
     # Train the domain classifier once, before the grid (cached).
     from deep_learning.evaluate import make_extractor
     make_extractor("domain", dataset=DATASET, image_size=32)
-    for job in jobs()[index::count]:
+    for job in shard(jobs(), FLAGS.shard):
         run_job(*job)
 
 

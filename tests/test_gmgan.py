@@ -262,3 +262,34 @@ def test_gmgan_script_runs_and_clusters(tmp_path):
     assert {"components_sigma0.5.png", "gm_components_00000002.png"} <= \
         samples
     assert (tmp_path / "run" / "results.json").exists()
+
+
+def test_conditional_accuracy_reads_components_in_row_order(tmp_path):
+    path = ROOT / "my_tests" / "my_test_gmgan_mnist.py"
+    spec = importlib.util.spec_from_file_location("gm_script2", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    model = tiny_gmgan("k_plus_one")
+    k = model.num_components
+
+    class Labeller:
+        """Logits of a fixed label sequence: component i's rows get label
+        ``mapping[i]``."""
+
+        def __init__(self, mapping):
+            self.mapping = mapping
+
+        def extract(self, images, outputs=None):
+            n = len(images) // k
+            labels = np.repeat(self.mapping, n)
+            return {"logits": np.eye(10)[labels]}
+
+    exact = script.conditional_accuracy(model, None, 4,
+                                        extractor=Labeller(np.arange(k)))
+    assert exact == 1.0
+    # One component read as another digit: (k - 1) / k of the samples.
+    mapping = np.arange(k)
+    mapping[0] = 9
+    got = script.conditional_accuracy(model, None, 4,
+                                      extractor=Labeller(mapping))
+    assert got == pytest.approx((k - 1) / k)

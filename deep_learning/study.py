@@ -1,0 +1,142 @@
+"""Grids of runs, each trained, scored and summarised over seeds.
+
+The ``my_tests`` study scripts (the MNIST mixture comparison, the MMD loss
+comparison) train one run per grid cell and seed, score it with
+:func:`deep_learning.evaluate.evaluate_run` and keep one JSON file per run
+in a scores folder. A cell whose file exists is skipped, so an interrupted
+grid resumes where it stopped, and several processes can share a grid.
+:func:`summarise` turns the files into means and standard deviations over
+seeds (runs that stopped on a non-finite loss count as diverged).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+
+from general_tools.atomic_io import write_bytes_atomic
+
+__all__ = ["run_and_score", "load_scores", "summarise", "limit_threads",
+           "shard"]
+
+
+def limit_threads(threads):
+    """Intra- and inter-op threads of this process (0 keeps TensorFlow's):
+    on a small CPU, two one-thread processes train small networks faster
+    than one two-thread process."""
+    import tensorflow as tf
+
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def shard(jobs, spec):
+    """Every N-th job from the I-th for ``spec`` ``'I/N'``."""
+    try:
+        index, count = (int(x) for x in str(spec).split("/"))
+    except ValueError:
+        index, count = -1, 0
+    if not 0 <= index < count:
+        raise ValueError(f"shard must be 'I/N' with 0 <= I < N; received "
+                         f"{spec!r}.")
+    return list(jobs)[index::count]
+
+
+def run_and_score(name, scores_dir, train_fn, *, metrics, num, reference,
+                  evaluate_options=None, **fields):
+    """Trains (``train_fn() -> TrainResult``), scores and records one run.
+
+    Args:
+        name: str. file name (without ``.json``) in ``scores_dir``.
+        scores_dir: str. folder of the per-run score files.
+        train_fn: callable returning a ``training.TrainResult``.
+        metrics, num, reference: ``evaluate_run`` arguments.
+        evaluate_options: dict or None. more ``evaluate_run`` arguments.
+        **fields: recorded as they are (model, seed, settings...).
+
+    Returns:
+        the recorded dict (``scores`` empty when the run diverged), or the
+        existing one when the file exists.
+    """
+    from deep_learning import evaluate
+
+    path = os.path.join(scores_dir, f"{name}.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            print(f"{name}: scored already ({path})")
+            return json.load(f)
+    start = time.time()
+    run = train_fn()
+    wall = time.time() - start
+    if run.stop_message is not None:
+        result = {"scores": {}, "stopped": run.stop_message}
+    else:
+        result, _ = evaluate.evaluate_run(
+            run.paths.root, metrics=metrics, num=num, reference=reference,
+            overwrite=True, **(evaluate_options or {}))
+    result.update(
+        fields, name=name, steps=int(run.step), wall_s=round(wall, 1),
+        g_params=int(run.model.generator.count_params()),
+        d_params=int(run.model.discriminator.count_params()),
+        run_dir=run.paths.root)
+    write_bytes_atomic(path, (json.dumps(result, indent=2) + "\n").encode())
+    print(f"{name}: {result['scores'] or result['stopped']} "
+          f"({wall:.0f} s training)")
+    return result
+
+
+def load_scores(scores_dir):
+    """Every recorded run of a scores folder, by file name."""
+    rows = []
+    for file in sorted(os.listdir(scores_dir)):
+        if file.endswith(".json"):
+            with open(os.path.join(scores_dir, file)) as f:
+                rows.append(json.load(f))
+    return rows
+
+
+def summarise(rows, group_keys, score_keys):
+    """Mean and standard deviation of scores per group over seeds.
+
+    Args:
+        rows: dicts from :func:`load_scores`.
+        group_keys: fields that define a cell, e.g. ``("model", "k")``.
+        score_keys: names in each row's ``scores``.
+
+    Returns:
+        list (in first-seen order) of dicts with the group fields, ``n``
+        (runs), ``diverged`` (runs without scores), ``seeds``, the mean
+        ``wall_s``, the first run's ``g_params``, and per score key
+        ``[mean, std]`` over the scored runs (absent if none scored).
+    """
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row.get(k) for k in group_keys),
+                          []).append(row)
+    out = []
+    for key, runs in groups.items():
+        scored = [r for r in runs if r.get("scores")]
+        entry = dict(zip(group_keys, key), n=len(runs),
+                     diverged=len(runs) - len(scored),
+                     seeds=[r.get("seed") for r in runs],
+                     wall_s=float(np.mean([r["wall_s"] for r in runs])),
+                     g_params=runs[0].get("g_params"),
+                     steps=runs[0].get("steps"))
+        for score in score_keys:
+            values = np.array([r["scores"][score] for r in scored
+                               if score in r["scores"]], dtype=np.float64)
+            if len(values):
+                entry[score] = [float(values.mean()), float(values.std())]
+        out.append(entry)
+    return out
+
+
+def mean_std(value, digits=3):
+    """``'m ± s'`` of a ``[mean, std]`` pair (``'-'`` when missing)."""
+    if value is None:
+        return "-"
+    return f"{value[0]:.{digits}f} ± {value[1]:.{digits}f}"
