@@ -28,8 +28,9 @@ CPU notes (2-core AMD EPYC, TF 2.21; ``--generator hmog``):
 * oneDNN. TensorFlow turns its oneDNN kernels on by default only on CPUs
   with AVX-512 VNNI / AMX; elsewhere (AVX2 machines such as this one) it
   falls back to Eigen, whose strided-convolution gradients are 2-4x slower.
-  This script sets ``TF_ENABLE_ONEDNN_OPTS=1`` unless the variable is
-  already set (it must be set before TensorFlow is imported; run with
+  mixgan (``general_tools/__init__.py``) and this script set
+  ``TF_ENABLE_ONEDNN_OPTS=1`` unless the variable is already set (it must
+  be set before TensorFlow is imported; run with
   ``TF_ENABLE_ONEDNN_OPTS=0`` to compare). It halves the ``tf.function``
   step (about 14 -> 7 CPU-s per generator iteration) and does not change
   the XLA step, which compiles its own convolutions.
@@ -37,10 +38,11 @@ CPU notes (2-core AMD EPYC, TF 2.21; ``--generator hmog``):
   D forward/backward on real and fake, and the gradient penalty's forward,
   input gradient and double backward, about 58 GFLOP each; then the
   generator step, about 25 GFLOP); 90 % of it is convolutions. This CPU
-  runs a large float32 GEMM at about 55-70 GFLOP per CPU-second, so 0.42
-  it/s (133 GFLOP/s on two cores) would need every convolution at the
-  GEMM peak. The best measured is about 6-7 CPU-s per iteration (0.29-0.33
-  it/s with both cores idle).
+  runs a 2048 x 2048 float32 matrix product at 74 (TensorFlow) to 87
+  (NumPy) GFLOP per CPU-second, so 0.42 it/s (133 GFLOP/s on two cores)
+  would need 77-90 % of that peak over the whole step. Measured with both
+  cores idle: 6.7-7.5 CPU-s per iteration (42-47 GFLOP per CPU-second),
+  0.26 it/s in ``tf.function`` or XLA.
 * The machine may be shared: ``cpu_s_per_it`` (process CPU time) is the
   robust figure; ``gen_it_per_s_all_cores`` converts it to the rate with
   every core idle. Compare configurations back to back.

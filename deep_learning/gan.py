@@ -321,10 +321,10 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
                 (double gradients of the GP included). On a 2-core AVX2 CPU
                 (MNIST-32 WGAN-GP, ``benchmarks/train_throughput.py``) it is
                 about 1.4-2x faster than ``tf.function`` with TensorFlow's
-                default Eigen kernels, but no faster than ``tf.function``
-                with oneDNN kernels (``TF_ENABLE_ONEDNN_OPTS=1`` set before
-                TensorFlow is imported; the default only on AVX-512 VNNI /
-                AMX CPUs), and it compiles for about a minute.
+                Eigen kernels, but no faster than ``tf.function`` with
+                oneDNN kernels, which mixgan turns on when it is imported
+                before TensorFlow (``general_tools/__init__.py``), and it
+                compiles for about a minute.
                 Defaults to False.
             steps_per_execution: int. Generator steps per compiled call.
                 Defaults to 1.

@@ -19,8 +19,8 @@ import numpy as np
 
 from general_tools.atomic_io import write_bytes_atomic
 
-__all__ = ["run_and_score", "load_scores", "summarise", "limit_threads",
-           "shard"]
+__all__ = ["run_and_score", "load_scores", "summarise", "mean_std",
+           "limit_threads", "shard"]
 
 
 def limit_threads(threads):

@@ -331,7 +331,9 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
         data = stack_critic_batches(data.repeat(), int(batch_size), n)
     data = data.repeat().skip(start).prefetch(tf.data.AUTOTUNE)
 
-    spe = int(steps_per_epoch)
+    # A run shorter than an epoch gets a one-epoch progress bar of its own
+    # length (Keras would otherwise show the full epoch as done).
+    spe = max(1, min(int(steps_per_epoch), int(steps)))
     cbs += list(callbacks or []) + [callbacks_lib.StopAtStep(steps)]
     history = model.fit(data, epochs=math.ceil(steps / spe),
                         initial_epoch=start // spe, steps_per_epoch=spe,

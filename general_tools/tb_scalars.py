@@ -53,6 +53,7 @@ def read_scalars(log_dir, tags=None):
             missing (the message lists the tags found).
     """
     import tensorflow as tf
+    from tensorflow.core.util import event_pb2
 
     files = sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*")))
     if not files:
@@ -60,7 +61,8 @@ def read_scalars(log_dir, tags=None):
     wanted = None if tags is None else set(tags)
     points, seen = {}, set()
     for path in files:
-        for event in tf.compat.v1.train.summary_iterator(path):
+        for record in tf.data.TFRecordDataset(path):
+            event = event_pb2.Event.FromString(record.numpy())
             for value in event.summary.value:
                 if wanted is not None and value.tag not in wanted:
                     seen.add(value.tag)

@@ -84,14 +84,25 @@ def main(argv):
     scores_dir = os.path.join(FLAGS.root, "scores")
     if FLAGS.report:
         from general_tools.atomic_io import write_bytes_atomic
-        table = study.summarise(study.load_scores(scores_dir), ("loss",),
-                                ("fid", "knn_accuracy", "knn_real_fraction",
-                                 "knn_fake_fraction"))
-        print("| loss | FID | 5-NN acc | 5-NN real | 5-NN fake | diverged "
-              "| s/run |")
-        print("|---|---|---|---|---|---|---|")
+        rows = study.load_scores(scores_dir)
+        order = {loss: i for i, loss in enumerate(FLAGS.losses)}
+        table = sorted(
+            study.summarise(rows, ("loss",),
+                            ("fid", "knn_accuracy", "knn_real_fraction",
+                             "knn_fake_fraction")),
+            key=lambda e: order.get(e["loss"], len(order)))
         for e in table:
+            e["fid_per_seed"] = {
+                r["seed"]: r["scores"].get("fid") for r in rows
+                if r["loss"] == e["loss"]}
+        print("| loss | FID | FID per seed | 5-NN acc | 5-NN real | "
+              "5-NN fake | non-finite stops | s/run |")
+        print("|---|---|---|---|---|---|---|---|")
+        for e in table:
+            seeds = ", ".join("NaN" if v is None else f"{v:.1f}" for _, v in
+                              sorted(e["fid_per_seed"].items()))
             print(f"| {e['loss']} | {study.mean_std(e.get('fid'), 1)} | "
+                  f"{seeds} | "
                   f"{study.mean_std(e.get('knn_accuracy'))} | "
                   f"{study.mean_std(e.get('knn_real_fraction'))} | "
                   f"{study.mean_std(e.get('knn_fake_fraction'))} | "

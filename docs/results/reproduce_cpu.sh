@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Every run behind docs/results.md's MNIST sections, as run on the 2-core
+# development CPU (about 1.5 hours; grid and extras can run side by side). Each step resumes or skips what is done.
+# Usage: bash docs/results/reproduce_cpu.sh [grid|extras|report|all]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-python}
+export TF_ENABLE_ONEDNN_OPTS=1  # mixgan sets it too; see general_tools/__init__.py
+one_thread() { TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 "$@"; }
+
+grid() {  # mixtures: the six models with 16 generators, 400 iterations, seed 0
+  for i in 0 1; do
+    one_thread $PY my_tests/my_test_mixtures_study.py --shard $i/2 --study_steps 400 --batch 64 --ks 16 --seeds 0 &
+  done
+  wait
+}
+
+extras() {
+  one_thread $PY my_tests/my_test_mmd_mnist.py --steps 300
+  for g in 0.3 0.7; do
+    one_thread $PY my_tests/my_test_began_mnist.py --gamma $g --steps 4500 \
+      --run_dir Results/began_mnist/gamma$g
+    one_thread $PY -m deep_learning.evaluate Results/began_mnist/gamma$g \
+      --metrics fid,knn,msssim --num 2000 --reference mnist_bundled:test \
+      --msssim_pairs 250 --overwrite --out Results/began_mnist/gamma$g/eval/scores.json
+  done
+  for o in unsupervised k_plus_one split; do
+    one_thread $PY my_tests/my_test_gmgan_mnist.py --objective $o --steps 600 \
+      --dataset mnist_bundled --run_dir Results/gmgan_mnist/$o
+  done
+}
+
+report() {
+  $PY my_tests/my_test_mixtures_study.py --report
+  $PY my_tests/my_test_mmd_mnist.py --report
+  $PY -m general_tools.tb_scalars Results/began_mnist/gamma0.3/logs \
+    Results/began_mnist/gamma0.7/logs --tags began/m_global,began/k \
+    --labels "gamma 0.3,gamma 0.7" --smooth 4 --out docs/figures/began_mnist_curves.png
+}
+
+case "${1:-all}" in
+  grid) grid ;; extras) extras ;; report) report ;;
+  all) grid; extras; report ;;
+  *) echo "usage: $0 [grid|extras|report|all]" >&2; exit 2 ;;
+esac
