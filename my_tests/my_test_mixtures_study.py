@@ -38,6 +38,8 @@ from absl import app, flags  # noqa: E402
 import my_test_mixtures_mnist as arch  # noqa: E402  (B_S, D, H_SHAPE)
 
 MODELS = ("fc", "mog", "hmog", "megan", "madgan", "mgan")
+NAMES = {"fc": "FC", "mog": "MoG", "hmog": "HMoG", "megan": "MEGAN",
+         "madgan": "MADGAN", "mgan": "MGAN"}
 FLAGS = flags.FLAGS
 flags.DEFINE_list("models", list(MODELS), "models of the grid")
 flags.DEFINE_list("ks", ["8", "16"], "numbers of generators (FC: one run)")
@@ -109,13 +111,20 @@ def report():
           "| MS-SSIM | s/run | seeds |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for e in table:
-        fid = mean_std(e.get("fid"), 1) if "fid" in e else "diverged"
-        print(f"| {e['model'].upper()} | {e['k']} | {e['g_params']:,} | "
-              f"{fid} | {mean_std(e.get('knn_real_fraction'))} | "
-              f"{mean_std(e.get('knn_fake_fraction'))} | "
-              f"{mean_std(e.get('knn_accuracy'))} | "
-              f"{mean_std(e.get('msssim_fake'))} | {e['wall_s']:.0f} | "
-              f"{e['n'] - e['diverged']}/{e['n']} |")
+        scored = e["n"] - e["diverged"]
+
+        def cell(key, digits=3, e=e, scored=scored):
+            if key not in e:
+                return "-"
+            return (f"{e[key][0]:.{digits}f}" if scored == 1
+                    else mean_std(e[key], digits))
+
+        fid = cell("fid", 1) if "fid" in e else "diverged"
+        print(f"| {NAMES[e['model']]} | {e['k']} | {e['g_params']:,} | "
+              f"{fid} | {cell('knn_real_fraction')} | "
+              f"{cell('knn_fake_fraction')} | {cell('knn_accuracy')} | "
+              f"{cell('msssim_fake')} | {e['wall_s']:.0f} | "
+              f"{scored}/{e['n']} |")
     real = [e["msssim_real"][0] for e in table if "msssim_real" in e]
     if real:
         print(f"MS-SSIM of held-out real pairs: {real[0]:.3f}")
@@ -138,12 +147,14 @@ def _figure(table):
         line = ax.errorbar([e["g_params"] for e in pts],
                            [e["fid"][0] for e in pts],
                            yerr=[e["fid"][1] for e in pts], capsize=3,
-                           label=model.upper(), linestyle="-")
+                           label=NAMES[model], linestyle="-")
         for e in pts:
             ax.plot(e["g_params"], e["fid"][0], markers.get(e["k"], "o"),
                     color=line[0].get_color())
     ax.set_xscale("log")
-    ax.set_xlabel("generator parameters (circle: K=8, square: K=16)")
+    ax.set_yscale("log")
+    ax.set_xlabel("generator parameters (circle: K=8, square: K=16, "
+                  "diamond: FC)")
     ax.set_ylabel("FID (domain-classifier features)")
     ax.set_title("MNIST 32x32, bundled 8k train / 2k held out")
     ax.legend(fontsize=8)

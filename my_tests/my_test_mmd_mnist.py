@@ -21,7 +21,7 @@ z in R^128 -> 4x4x256 -> ConvT k4 s2 128 -> 64 -> 1 (batch norm, ReLU,
 tanh); discriminator Conv k4 s2 64 -> 128 -> 256 (leaky ReLU 0.1), dense
 16-d score, every layer spectrally normalised on the convolution operator
 with the scripts' multiplier C = 64^(1/L) (L = 4). The repository's
-CIFAR-10 settings otherwise: batch 64, Adam (0.5, 0.99), TTUR 5e-4 / 2e-4,
+CIFAR-10 settings otherwise: batch 64, Adam (0.5, 0.999), TTUR 5e-4 / 2e-4,
 both networks updated from one forward pass.
 """
 
