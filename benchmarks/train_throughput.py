@@ -28,9 +28,9 @@ CPU notes (2-core AMD EPYC, TF 2.21; ``--generator hmog``):
 * oneDNN. TensorFlow turns its oneDNN kernels on by default only on CPUs
   with AVX-512 VNNI / AMX; elsewhere (AVX2 machines such as this one) it
   falls back to Eigen, whose strided-convolution gradients are 2-4x slower.
-  mixgan (``general_tools/__init__.py``) and this script set
-  ``TF_ENABLE_ONEDNN_OPTS=1`` unless the variable is already set (it must
-  be set before TensorFlow is imported; run with
+  mixgan (``general_tools/__init__.py``, imported here before TensorFlow)
+  sets ``TF_ENABLE_ONEDNN_OPTS=1`` unless the variable is already set (it
+  must be set before TensorFlow is imported; run with
   ``TF_ENABLE_ONEDNN_OPTS=0`` to compare). It halves the ``tf.function``
   step (about 14 -> 7 CPU-s per generator iteration) and does not change
   the XLA step, which compiles its own convolutions.
@@ -61,12 +61,13 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Before TensorFlow is imported: oneDNN kernels on AVX2-only CPUs too (see
-# the module docstring). An explicit TF_ENABLE_ONEDNN_OPTS=0 is respected.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
+# Before TensorFlow: mixgan's package import switches oneDNN kernels on for
+# AVX2-only CPUs too (see the module docstring; an explicit
+# TF_ENABLE_ONEDNN_OPTS=0 is respected).
+import general_tools  # noqa: E402,F401
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

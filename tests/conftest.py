@@ -4,10 +4,10 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-# What a mixgan user gets on CPU (general_tools/__init__.py), whichever test
-# module happens to import TensorFlow first.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
+# What a mixgan user gets on CPU (oneDNN kernels, set by the package before
+# TensorFlow loads), whichever test module happens to import TensorFlow first.
+import general_tools  # noqa: E402,F401
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 

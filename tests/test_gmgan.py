@@ -242,11 +242,17 @@ def test_config_round_trip():
 
 # ----------------------------- script smoke --------------------------------
 
-def test_gmgan_script_runs_and_clusters(tmp_path):
+def _load_script():
+    """my_tests/my_test_gmgan_mnist.py as a module."""
     path = ROOT / "my_tests" / "my_test_gmgan_mnist.py"
     spec = importlib.util.spec_from_file_location("gm_script", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_gmgan_script_runs_and_clusters(tmp_path):
+    script = _load_script()
     arch = {"input": (8, 8, 1), "code": 4, "components": 3,
             "generator": G_SPEC, "discriminator": d_spec(1)}
     result, results = script.run(
@@ -265,10 +271,7 @@ def test_gmgan_script_runs_and_clusters(tmp_path):
 
 
 def test_conditional_accuracy_reads_components_in_row_order(tmp_path):
-    path = ROOT / "my_tests" / "my_test_gmgan_mnist.py"
-    spec = importlib.util.spec_from_file_location("gm_script2", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = _load_script()
     model = tiny_gmgan("k_plus_one")
     k = model.num_components
 
