@@ -31,6 +31,32 @@ OBJECTIVES = {"fc": ("wasserstein", 5), "mog": ("wasserstein", 5),
               "madgan": ("logistic", 1), "mgan": ("logistic", 1)}
 
 
+#: The objectives a mixture of one generator output per z can be trained
+#: with instead of its own (the HMoG paper: MEGAN "can be used with either
+#: Wasserstein loss or the original loss"): WGAN-GP with lambda 10 and
+#: n_critic 5, or the non-saturating loss with n_critic 5.
+ALTERNATIVE_OBJECTIVES = {"wasserstein": ("wasserstein", 5),
+                          "logistic": ("logistic", 5)}
+
+
+def objective_of(model: str, objective: str | None = None):
+    """``(gan_loss, n_critic)`` of ``model``: the authors' (``objective``
+    None) or one of :data:`ALTERNATIVE_OBJECTIVES` for FC, MoG, HMoG and
+    MEGAN. MADGAN and MGAN have only their own (K+1)-way objective."""
+    _check_model(model)
+    if objective is None:
+        return OBJECTIVES[model]
+    if objective not in ALTERNATIVE_OBJECTIVES:
+        raise ValueError(f"objective must be None or one of "
+                         f"{tuple(ALTERNATIVE_OBJECTIVES)}. Received: "
+                         f"objective={objective!r}")
+    if model in ("madgan", "mgan"):
+        raise ValueError(f"{model} trains only with its own (K+1)-way "
+                         f"objective; objective must be None. Received: "
+                         f"objective={objective!r}")
+    return ALTERNATIVE_OBJECTIVES[objective]
+
+
 def _check_model(model):
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}. Received: "
@@ -311,23 +337,25 @@ class MEGAN(GAN):
 
 
 def mixture_gan(model: str, generator, discriminator, k: int,
-                **kwargs) -> GAN:
+                objective: str | None = None, **kwargs) -> GAN:
     """Wraps given networks (specs or models) in the right class with the
     authors' objective.
 
     FC / MoG / HMoG: WGAN-GP (lambda 10), n_critic 5. MEGAN: non-saturating
     loss, n_critic 5, load-balancing weight 1. MADGAN / MGAN: their own
-    losses, n_critic 1. ``kwargs`` override any :class:`GAN` argument.
+    losses, n_critic 1. ``objective`` (see :func:`objective_of`) trains
+    FC, MoG, HMoG or MEGAN with ``'wasserstein'`` (WGAN-GP, lambda 10) or
+    ``'logistic'`` instead. ``kwargs`` override any :class:`GAN` argument.
 
     Returns:
         an uncompiled model; the authors compile it with
         ``make_adam(1e-4, beta_1=0.5, amsgrad=True)`` for D and G.
     """
-    _check_model(model)
-    loss, n_critic = OBJECTIVES[model]
+    loss, n_critic = objective_of(model, objective)
     opts = dict(gan_loss=loss, n_critic=n_critic)
-    if model in ("fc", "mog", "hmog"):
+    if loss == "wasserstein":
         opts["gp_weight"] = 10.0
+    if model in ("fc", "mog", "hmog"):
         return GAN(generator, discriminator, **{**opts, **kwargs})
     if model == "megan":
         return MEGAN(generator, discriminator, **{**opts, **kwargs})
@@ -367,12 +395,13 @@ def run_mixture_study(model: str, k: int, b_s, d, h_shape, *, dataset,
                       steps, image_size, batch_size=128, lr=1e-4,
                       latent_dim=100, seed=0, root="Results", jit=False,
                       precision="float32", figures=True, figure_samples=10_000,
-                      config=None, data_options=None):
+                      config=None, data_options=None, objective=None):
     """Trains one mixture model with the engine and writes its figures.
 
     The body of the ``my_tests/my_test_mixtures_*`` scripts: networks from
     their dicts (:func:`networks_from_dicts`), the authors' objective
-    (:func:`mixture_gan`), Adam-amsgrad (0.5, 0.999) at ``lr`` for D and G,
+    (:func:`mixture_gan`, or ``objective`` instead, see
+    :func:`objective_of`), Adam-amsgrad (0.5, 0.999) at ``lr`` for D and G,
     :func:`deep_learning.training.train` (resumes from the run folder), then
     :func:`deep_learning.interpretability.mixture_figures`.
 
@@ -388,7 +417,8 @@ def run_mixture_study(model: str, k: int, b_s, d, h_shape, *, dataset,
 
     def build():
         g, dis = networks_from_dicts(model, k, b_s, d, h_shape)
-        gan = mixture_gan(model, g, dis, k, latent_dim=latent_dim, seed=seed)
+        gan = mixture_gan(model, g, dis, k, objective=objective,
+                          latent_dim=latent_dim, seed=seed)
         gan.compile(make_adam(lr, amsgrad=True), make_adam(lr, amsgrad=True),
                     jit_compile=jit)
         return gan
@@ -397,7 +427,7 @@ def run_mixture_study(model: str, k: int, b_s, d, h_shape, *, dataset,
                         seed=seed, deterministic=True, repeat=True,
                         **(data_options or {}))
     tag = f"{model}{k}_{dataset.replace('/', '-').split(':')[0]}"
-    loss, n_critic = OBJECTIVES[model]
+    loss, n_critic = objective_of(model, objective)
     run_dir = os.path.join(root, training.run_name(tag, loss, lr, lr, n_critic,
                                                    seed))
     gate_logger = GateUsageLogger(os.path.join(run_dir, "logs"),
@@ -407,7 +437,8 @@ def run_mixture_study(model: str, k: int, b_s, d, h_shape, *, dataset,
         run_dir=run_dir, precision=precision, callbacks=[gate_logger],
         config={"model": model, "k": k, "dataset": dataset, "b_s": b_s,
                 "discriminator": d, "h_shape": list(h_shape), "lr": lr,
-                "image_size": image_size, **(config or {})})
+                "image_size": image_size, "objective": objective,
+                **(config or {})})
     print(f"run folder: {run.paths.root} (step {run.step})")
     if figures and run.stop_message is None:
         out = os.path.join(run.paths.root, "figures")

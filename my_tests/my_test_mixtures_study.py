@@ -23,8 +23,11 @@ MADGAN and MGAN; Adam-amsgrad 1e-4). Scores: FID and the 5-NN leave-one-out
 real/fake fractions on the domain classifier's features (a CNN trained on
 the 8,000 training images), MS-SSIM between random sample pairs. Every run
 is a normal run folder (TensorBoard logs, checkpoints, resumable), and its
-scores land in ``<out>/scores/<model><k>_s<seed>.json``; a finished run is
-skipped, so an interrupted grid continues where it stopped.
+scores land in ``docs/results/mnist_study_scores/<model><k>_s<seed>.json``
+(``--scores``); a run whose file exists is skipped, so an interrupted grid
+continues where it stopped, and the committed files let the grid grow over
+several sessions or machines. Point ``--scores`` at an empty folder to
+start afresh.
 """
 
 import json
@@ -44,14 +47,22 @@ FLAGS = flags.FLAGS
 flags.DEFINE_list("models", list(MODELS), "models of the grid")
 flags.DEFINE_list("ks", ["8", "16"], "numbers of generators (FC: one run)")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "seeds")
+flags.DEFINE_list("variants", [],
+                  "extra cells MODEL:OBJECTIVE, e.g. megan:wasserstein "
+                  "(MEGAN with WGAN-GP instead of its own loss), run for "
+                  "every K and seed of the grid")
 flags.DEFINE_integer("study_steps", 150, "generator iterations of every run")
 flags.DEFINE_integer("batch", 64, "batch size (the paper: 128)")
 flags.DEFINE_integer("num", 2000, "generated images per score")
 flags.DEFINE_integer("msssim_pairs", 250, "sample pairs for MS-SSIM")
 flags.DEFINE_string("shard", "0/1", "I/N: run every N-th job from the I-th")
 flags.DEFINE_integer("threads", 1, "intra-op threads (0: TensorFlow's)")
-flags.DEFINE_string("root", "Results/mnist_study", "run folders and scores")
+flags.DEFINE_string("root", "Results/mnist_study", "run folders")
+flags.DEFINE_string("scores", "docs/results/mnist_study_scores",
+                    "one score file per finished run (kept in the "
+                    "repository, so the grid adds up over sessions)")
 flags.DEFINE_bool("report", False, "only aggregate the scores")
+flags.DEFINE_bool("list", False, "only list this shard's runs, done or to do")
 flags.DEFINE_string("json_out", "docs/results/mnist_mixtures.json",
                     "report: aggregated JSON")
 flags.DEFINE_string("figure_out", "docs/figures/mnist_mixtures_fid.png",
@@ -63,19 +74,39 @@ flags.DEFINE_list("figure_runs", ["hmog16_s0", "mog16_s0", "megan16_s0",
 DATASET = "mnist_bundled"
 
 
-def jobs():
-    """(model, k, seed, name) of the whole grid, FC once per seed."""
+OBJECTIVE_NAMES = {"wasserstein": "WGAN-GP", "logistic": "non-saturating"}
+
+
+def _variants():
+    """(model, objective) of every ``--variants`` entry, checked."""
+    from deep_learning.mixture_gans import objective_of
     out = []
-    for seed in (int(s) for s in FLAGS.seeds):
-        for model in FLAGS.models:
-            for k in ([8] if model == "fc" else [int(k) for k in FLAGS.ks]):
-                name = f"fc_s{seed}" if model == "fc" else \
-                    f"{model}{k}_s{seed}"
-                out.append((model, k, seed, name))
+    for entry in FLAGS.variants:
+        model, _, objective = entry.partition(":")
+        if not objective:
+            raise ValueError(f"--variants entries are MODEL:OBJECTIVE; "
+                             f"received {entry!r}")
+        objective_of(model, objective)  # raises on a bad pair
+        out.append((model, objective))
     return out
 
 
-def run_job(model, k, seed, name):
+def jobs():
+    """(model, k, seed, name, objective) of the whole grid, FC once per
+    seed, then the ``--variants`` cells."""
+    out = []
+    cells = [(m, None) for m in FLAGS.models] + _variants()
+    for seed in (int(s) for s in FLAGS.seeds):
+        for model, objective in cells:
+            for k in ([8] if model == "fc" else [int(k) for k in FLAGS.ks]):
+                base = "fc" if model == "fc" else f"{model}{k}"
+                tag = f"_{objective}" if objective else ""
+                out.append((model, k, seed, f"{base}{tag}_s{seed}",
+                            objective))
+    return out
+
+
+def run_job(model, k, seed, name, objective=None):
     from deep_learning.mixture_gans import run_mixture_study
     from deep_learning.study import run_and_score
 
@@ -86,13 +117,14 @@ def run_job(model, k, seed, name):
             lr=arch.CONFIG["lr"], latent_dim=arch.CONFIG["latent_dim"],
             seed=seed, root=os.path.join(FLAGS.root, "runs"),
             figures=name in FLAGS.figure_runs, figure_samples=2000,
-            config={"script": "my_test_mixtures_study"})
+            config={"script": "my_test_mixtures_study"}, objective=objective)
 
     run_and_score(
-        name, os.path.join(FLAGS.root, "scores"), train,
+        name, FLAGS.scores, train,
         metrics="fid,knn,msssim", num=FLAGS.num, reference=f"{DATASET}:test",
         evaluate_options={"msssim_pairs": FLAGS.msssim_pairs}, model=model,
-        k=1 if model == "fc" else k, seed=seed, batch_size=FLAGS.batch)
+        k=1 if model == "fc" else k, seed=seed, batch_size=FLAGS.batch,
+        objective=objective)
 
 
 SCORES = ("fid", "knn_real_fraction", "knn_fake_fraction", "knn_accuracy",
@@ -103,10 +135,11 @@ def report():
     from deep_learning.study import load_scores, mean_std, summarise
     from general_tools.atomic_io import write_bytes_atomic
 
-    rows = load_scores(os.path.join(FLAGS.root, "scores"))
+    rows = load_scores(FLAGS.scores)
     order = {m: i for i, m in enumerate(MODELS)}
-    table = sorted(summarise(rows, ("model", "k"), SCORES),
-                   key=lambda e: (order[e["model"]], e["k"]))
+    table = sorted(summarise(rows, ("model", "k", "objective"), SCORES),
+                   key=lambda e: (order[e["model"]], e["objective"] or "",
+                                  e["k"]))
     print("| model | K | G params | FID | 5-NN real | 5-NN fake | 5-NN acc "
           "| MS-SSIM | s/run | seeds |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -120,7 +153,7 @@ def report():
                     else mean_std(e[key], digits))
 
         fid = cell("fid", 1) if "fid" in e else "diverged"
-        print(f"| {NAMES[e['model']]} | {e['k']} | {e['g_params']:,} | "
+        print(f"| {_label(e)} | {e['k']} | {e['g_params']:,} | "
               f"{fid} | {cell('knn_real_fraction')} | "
               f"{cell('knn_fake_fraction')} | {cell('knn_accuracy')} | "
               f"{cell('msssim_fake')} | {e['wall_s']:.0f} | "
@@ -133,6 +166,13 @@ def report():
     _figure(table)
 
 
+def _label(entry):
+    """Row name: the model, and the objective when it is not its own."""
+    name = NAMES[entry["model"]]
+    objective = entry.get("objective")
+    return f"{name} ({OBJECTIVE_NAMES[objective]})" if objective else name
+
+
 def _figure(table):
     import matplotlib
     matplotlib.use("Agg")
@@ -140,14 +180,18 @@ def _figure(table):
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     markers = {8: "o", 16: "s", 1: "D"}
-    for model in MODELS:
-        pts = [e for e in table if e["model"] == model and "fid" in e]
+    curves = sorted({(e["model"], e.get("objective") or "") for e in table},
+                    key=lambda c: (MODELS.index(c[0]), c[1]))
+    for model, objective in curves:
+        pts = [e for e in table if e["model"] == model and "fid" in e
+               and (e.get("objective") or "") == objective]
         if not pts:
             continue
         line = ax.errorbar([e["g_params"] for e in pts],
                            [e["fid"][0] for e in pts],
                            yerr=[e["fid"][1] for e in pts], capsize=3,
-                           label=NAMES[model], linestyle="-")
+                           label=_label(pts[0]),
+                           linestyle="--" if objective else "-")
         for e in pts:
             ax.plot(e["g_params"], e["fid"][0], markers.get(e["k"], "o"),
                     color=line[0].get_color())
@@ -170,6 +214,11 @@ def main(argv):
         report()
         return
     from deep_learning.study import limit_threads, shard
+    if FLAGS.list:
+        for job in shard(jobs(), FLAGS.shard):
+            done = os.path.exists(os.path.join(FLAGS.scores, f"{job[3]}.json"))
+            print(f"{job[3]}: {'done' if done else 'to run'}")
+        return
     limit_threads(FLAGS.threads)
     # Train the domain classifier once, before the grid (cached).
     from deep_learning.evaluate import make_extractor

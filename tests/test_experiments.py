@@ -91,3 +91,26 @@ def test_mixture_study_runs_and_writes_figures(tmp_path, model):
                 tags |= {v.tag for v in event.summary.value}
         assert {"gates/assignment", "gates/share_0", "gates/share_1",
                 "gates/usage_entropy"} <= tags
+
+
+def test_mixture_study_lists_grid_with_variants(tmp_path):
+    scores = tmp_path / "scores"
+    scores.mkdir()
+    (scores / "hmog8_s1.json").write_text("{}")
+
+    def listing(*args):
+        proc = subprocess.run(
+            [sys.executable,
+             os.path.join(ROOT, "my_tests", "my_test_mixtures_study.py"),
+             "--list", "--scores", str(scores), "--models", "fc,hmog",
+             "--ks", "8,16", "--seeds", "1", *args],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+        return proc
+    proc = listing("--variants", "megan:wasserstein")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split("\n")[:-1] == [
+        "fc_s1: to run", "hmog8_s1: done", "hmog16_s1: to run",
+        "megan8_wasserstein_s1: to run", "megan16_wasserstein_s1: to run"]
+    bad = listing("--variants", "mgan:wasserstein")
+    assert bad.returncode != 0 and "own (K+1)-way objective" in bad.stderr

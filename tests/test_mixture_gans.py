@@ -5,7 +5,8 @@ import pytest
 import tensorflow as tf
 
 from deep_learning.mixture_gans import (MADGAN, MEGAN, MGAN, MODELS,
-                                        generator_spec, make_mixture_gan)
+                                        generator_spec, make_mixture_gan,
+                                        objective_of)
 from deep_learning.schedules import make_adam
 
 TINY = dict(image_shape=(8, 8, 1), latent_dim=4, start=(2, 2, 8),
@@ -79,6 +80,23 @@ def test_model_classes_and_specs():
         generator_spec("hmog", 6)
     with pytest.raises(ValueError, match="model must be one of"):
         generator_spec("moe", 4)
+
+
+def test_alternative_objectives():
+    # The authors' objectives by default, the two alternatives on request.
+    assert objective_of("megan") == ("logistic", 5)
+    assert objective_of("megan", "wasserstein") == ("wasserstein", 5)
+    assert objective_of("hmog", "logistic") == ("logistic", 5)
+    megan = make_mixture_gan("megan", k=2, objective="wasserstein", **TINY)
+    assert isinstance(megan, MEGAN) and megan.lb_weight == 1.0
+    assert (megan.gan_loss, megan.n_critic, megan.gp_weight) == (
+        "wasserstein", 5, 10.0)
+    fc = make_mixture_gan("fc", objective="logistic", **TINY)
+    assert (fc.gan_loss, fc.n_critic, fc.gp_weight) == ("logistic", 5, 0.0)
+    with pytest.raises(ValueError, match="own \\(K\\+1\\)-way"):
+        objective_of("madgan", "wasserstein")
+    with pytest.raises(ValueError, match="objective must be None or one of"):
+        make_mixture_gan("mog", k=2, objective="hinge", **TINY)
 
 
 @pytest.mark.parametrize("model", MODELS)
