@@ -128,7 +128,7 @@ def run_job(model, k, seed, name, objective=None):
 
 
 SCORES = ("fid", "knn_real_fraction", "knn_fake_fraction", "knn_accuracy",
-          "msssim_fake", "msssim_real")
+          "knn_two_sample", "msssim_fake", "msssim_real")
 
 
 def report():
@@ -136,6 +136,11 @@ def report():
     from general_tools.atomic_io import write_bytes_atomic
 
     rows = load_scores(FLAGS.scores)
+    for row in rows:  # the paper's single 5-NN number: mean of the fractions
+        sc = row.get("scores", {})
+        if "knn_real_fraction" in sc and "knn_fake_fraction" in sc:
+            sc["knn_two_sample"] = (sc["knn_real_fraction"]
+                                    + sc["knn_fake_fraction"]) / 2
     order = {m: i for i, m in enumerate(MODELS)}
     table = sorted(summarise(rows, ("model", "k", "objective"), SCORES),
                    key=lambda e: (order[e["model"]], e["objective"] or "",
@@ -174,34 +179,41 @@ def _label(entry):
 
 
 def _figure(table):
+    """Fig. 9 of the paper: FID and the 5-NN two-sample score (mean of the
+    real and fake fractions, 0.5 ideal) against generator parameters."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     markers = {8: "o", 16: "s", 1: "D"}
     curves = sorted({(e["model"], e.get("objective") or "") for e in table},
                     key=lambda c: (MODELS.index(c[0]), c[1]))
-    for model, objective in curves:
-        pts = [e for e in table if e["model"] == model and "fid" in e
-               and (e.get("objective") or "") == objective]
-        if not pts:
-            continue
-        line = ax.errorbar([e["g_params"] for e in pts],
-                           [e["fid"][0] for e in pts],
-                           yerr=[e["fid"][1] for e in pts], capsize=3,
-                           label=_label(pts[0]),
-                           linestyle="--" if objective else "-")
-        for e in pts:
-            ax.plot(e["g_params"], e["fid"][0], markers.get(e["k"], "o"),
-                    color=line[0].get_color())
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("generator parameters (circle: K=8, square: K=16, "
-                  "diamond: FC)")
-    ax.set_ylabel("FID (domain-classifier features)")
-    ax.set_title("MNIST 32x32, bundled 8k train / 2k held out")
-    ax.legend(fontsize=8)
+    for ax, key, label in ((axes[0], "fid", "FID (domain-classifier features)"),
+                           (axes[1], "knn_two_sample",
+                            "5-NN two-sample score (0.5 ideal)")):
+        for model, objective in curves:
+            pts = [e for e in table if e["model"] == model and key in e
+                   and (e.get("objective") or "") == objective]
+            if not pts:
+                continue
+            line = ax.errorbar([e["g_params"] for e in pts],
+                               [e[key][0] for e in pts],
+                               yerr=[e[key][1] for e in pts], capsize=3,
+                               label=_label(pts[0]),
+                               linestyle="--" if objective else "-")
+            for e in pts:
+                ax.plot(e["g_params"], e[key][0], markers.get(e["k"], "o"),
+                        color=line[0].get_color())
+        ax.set_xscale("log")
+        ax.set_xlabel("generator parameters (circle: K=8, square: K=16, "
+                      "diamond: FC)", fontsize=8)
+        ax.set_ylabel(label)
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.suptitle("MNIST 32x32, bundled 8k train / 2k held out, "
+                 f"{table[0]['steps']} generator iterations, mean ± std "
+                 "over seeds", fontsize=9)
     fig.tight_layout()
     os.makedirs(os.path.dirname(FLAGS.figure_out) or ".", exist_ok=True)
     fig.savefig(FLAGS.figure_out, dpi=120)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every run behind docs/results.md's MNIST sections, as run on the 2-core
-# development CPU (about 1.5 hours; grid and extras can run side by side). Each step resumes or skips what is done.
+# development CPU (the full grid: about 10 hours; extras: about 1.5 hours). Each step resumes or skips what is done.
 # Usage: bash docs/results/reproduce_cpu.sh [grid|extras|report|all]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -8,11 +8,14 @@ PY=${PYTHON:-python}
 export TF_ENABLE_ONEDNN_OPTS=1  # mixgan sets it too; see general_tools/__init__.py
 one_thread() { TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 "$@"; }
 
-grid() {  # mixtures: the six models with 16 generators, 400 iterations, seed 0
+grid() {  # mixtures: six models, K = 8 and 16, seeds 0-2, 400 iterations, plus MEGAN under WGAN-GP
+  # Runs whose score file is in docs/results/mnist_study_scores are skipped.
   for i in 0 1; do
-    one_thread $PY my_tests/my_test_mixtures_study.py --shard $i/2 --study_steps 400 --batch 64 --ks 16 --seeds 0 &
+    one_thread $PY my_tests/my_test_mixtures_study.py --shard $i/2 --study_steps 400 --batch 64 \
+      --ks 8,16 --seeds 0,1,2 --variants megan:wasserstein &
   done
   wait
+  one_thread $PY my_tests/my_test_megan_collapse.py  # MEGAN's first 200 iterations and three controls
 }
 
 extras() {
@@ -32,6 +35,7 @@ extras() {
 
 report() {
   $PY my_tests/my_test_mixtures_study.py --report
+  $PY my_tests/my_test_megan_collapse.py  # reads Results/megan_collapse/*.json, prints the table
   $PY my_tests/my_test_mmd_mnist.py --report
   $PY -m general_tools.tb_scalars Results/began_mnist/gamma0.3/logs \
     Results/began_mnist/gamma0.7/logs --tags began/m_global,began/k \
