@@ -114,3 +114,32 @@ def test_mixture_study_lists_grid_with_variants(tmp_path):
         "megan8_wasserstein_s1: to run", "megan16_wasserstein_s1: to run"]
     bad = listing("--variants", "mgan:wasserstein")
     assert bad.returncode != 0 and "own (K+1)-way objective" in bad.stderr
+
+
+@pytest.mark.slow
+def test_megan_collapse_probe_records_and_rereads(tmp_path):
+    out = tmp_path / "collapse"
+
+    def probe():
+        proc = subprocess.run(
+            [sys.executable,
+             os.path.join(ROOT, "my_tests", "my_test_megan_collapse.py"),
+             "--cases", "fc_logistic", "--iterations", "2", "--every", "1",
+             "--collapse_out", str(out), "--batch", "8"],
+            capture_output=True, text=True, timeout=600, cwd=tmp_path,
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+    first = probe()
+    result = json.loads((out / "fc_logistic.json").read_text())
+    assert result["overrides"] == {"objective": "logistic"}
+    assert [r["step"] for r in result["probes"]] == [1, 2]
+    for row in result["probes"]:
+        assert -1.0 <= row["mean"] <= 1.0 and 0.0 <= row["saturated"] <= 1.0
+        assert 0.0 <= row["d_right"] <= 1.0
+        # the non-saturating G loss is softplus(-D(G(z))) >= max(0, -D)
+        assert row["g_ns_loss"] >= max(0.0, -row["d_fake"]) - 1e-6
+    assert "real held-out digits: mean -0.7" in first.stdout
+    second = probe()
+    assert "fc_logistic: read" in second.stdout
+    assert json.loads((out / "fc_logistic.json").read_text()) == result
