@@ -12,6 +12,11 @@
 
 :class:`GateUsageLogger` logs how the gate spreads codes over the leaves
 while training (TensorBoard histogram and per-leaf shares).
+
+The figures of a finished (or interrupted) run folder::
+
+    python -m deep_learning.interpretability Results/<run> --num 2000
+    # -> Results/<run>/figures_<step>/*.png (an existing folder is refused)
 """
 
 from __future__ import annotations
@@ -144,3 +149,41 @@ class GateUsageLogger(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self._writer is not None:
             self._writer.flush()
+
+
+def main(argv=None):
+    """``python -m deep_learning.interpretability RUN_DIR [--out DIR]``."""
+    import argparse
+
+    from deep_learning.run_io import load_run, model_step
+
+    parser = argparse.ArgumentParser(
+        prog="python -m deep_learning.interpretability",
+        description="Interpretability figures of a mixture run folder.")
+    parser.add_argument("run_dir")
+    parser.add_argument("--num", type=int, default=10_000,
+                        help="latent codes drawn")
+    parser.add_argument("--top_k", type=int, default=5,
+                        help="samples per leaf")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--step", type=int, default=None,
+                        help="checkpoint step (default: the newest)")
+    parser.add_argument("--out", default=None,
+                        help="folder; default RUN_DIR/figures_<step>")
+    args = parser.parse_args(argv)
+    gan = load_run(args.run_dir, args.step)
+    out = args.out or os.path.join(args.run_dir,
+                                   f"figures_{model_step(gan)}")
+    if os.path.exists(out) and os.listdir(out):
+        parser.error(f"{out} exists and is not empty; choose another --out")
+    paths = mixture_figures(gan, out, num_samples=args.num, top_k=args.top_k,
+                            seed=args.seed)
+    if not paths:
+        print(f"{args.run_dir}: the model has no gate or heads; no figures")
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return paths
+
+
+if __name__ == "__main__":
+    main()

@@ -29,11 +29,15 @@ import tensorflow as tf
 
 # Importing the model modules registers their serialisable classes.
 from deep_learning import began as _began  # noqa: F401
+from deep_learning import ema as _ema  # noqa: F401
 from deep_learning import gan as _gan  # noqa: F401
 from deep_learning import gmgan as _gmgan  # noqa: F401
+from deep_learning import layers as _layers  # noqa: F401
 from deep_learning import mixture_gans as _mixture_gans  # noqa: F401
 from deep_learning import mixtures as _mixtures  # noqa: F401
 from deep_learning import mmd_gan as _mmd_gan  # noqa: F401
+from deep_learning import schedules as _schedules  # noqa: F401
+from general_tools import spectral_norm as _spectral_norm  # noqa: F401
 from general_tools.atomic_io import write_bytes_atomic
 
 MODEL_FILE = "model.json"

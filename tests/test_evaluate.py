@@ -322,3 +322,40 @@ def test_interpolation_codes():
         sample.interpolation_codes(a, b, 3, "cubic")
     with pytest.raises(ValueError, match="steps"):
         sample.interpolation_codes(a, b, 1)
+
+
+def test_fresh_process_loads_a_run_with_custom_layers(tmp_path):
+    # A new interpreter has imported none of the builder's modules: loading
+    # a run whose networks use the flat layer norm, spectral norm and a
+    # mixture op must still find every class (the evaluate / sample /
+    # interpretability commands start this way).
+    import subprocess
+    import sys
+    g = [{"name": "mix", "op": "mog", "out": 32, "leaves": 2},
+         {"name": "g2", "op": "tc", "out": 1, "kernel": 4, "strides": 4,
+          "act": "tanh", "in_reshape": [2, 2, 8]}]
+    d = [{"name": "d1", "op": "c", "out": 4, "kernel": 4, "strides": 4,
+          "act": ["lrelu", 0.2], "act_nm": "ln", "w_nm": "s",
+          "out_reshape": [-1]},
+         {"name": "d2", "op": "d", "out": 1}]
+
+    def build():
+        gan = GAN(g, d, latent_dim=4, gan_loss="wasserstein", gp_weight=10.0,
+                  seed=0)
+        gan.compile(make_adam(1e-3), make_adam(1e-3))
+        return gan
+    images = np.zeros((16, 8, 8, 1), np.float32)
+    run_dir = str(tmp_path / "run")
+    result = train(build, tf.data.Dataset.from_tensor_slices(images),
+                   steps=1, run_dir=run_dir, batch_size=4, verbose=0,
+                   callback_options=dict(image_every=0))
+    expected = result.model.sample(3, seed=5)
+    code = ("import sys, numpy as np; from deep_learning import run_io; "
+            "m = run_io.load_run(sys.argv[1]); "
+            "np.save(sys.argv[2], m.sample(3, seed=5))")
+    out = str(tmp_path / "x.npy")
+    proc = subprocess.run([sys.executable, "-c", code, run_dir, out],
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-6)

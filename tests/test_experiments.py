@@ -81,6 +81,14 @@ def test_mixture_study_runs_and_writes_figures(tmp_path, model):
     expected = ({"gating_correlation.png", "top_per_leaf.png"}
                 if model == "hmog" else {"per_generator.png"})
     assert expected <= set(figs)
+    # The same figures later, from the run folder alone.
+    from deep_learning import interpretability
+    out = tmp_path / "later"
+    paths = interpretability.main([run.paths.root, "--num", "200",
+                                   "--out", str(out)])
+    assert {os.path.basename(p) for p in paths.values()} == expected
+    with pytest.raises(SystemExit):  # an existing folder is not overwritten
+        interpretability.main([run.paths.root, "--out", str(out)])
     if model == "hmog":
         import tensorflow as tf
         tags = set()
