@@ -68,8 +68,16 @@ def read_scalars(log_dir, tags=None):
                     seen.add(value.tag)
                     continue
                 number = _value(value)
-                if number is not None:
-                    points.setdefault(value.tag, {})[int(event.step)] = number
+                if number is None:
+                    continue
+                # A step logged twice (a resumed run writes a new file) keeps
+                # the value written last: event files are ordered by their
+                # names, whose counters do not sort across restarts, so
+                # compare the events' own wall times.
+                by_step = points.setdefault(value.tag, {})
+                step = int(event.step)
+                if step not in by_step or event.wall_time >= by_step[step][0]:
+                    by_step[step] = (event.wall_time, number)
     if wanted is not None and not wanted <= set(points):
         raise ValueError(
             f"Tags {sorted(wanted - set(points))} are not scalars of "
@@ -77,7 +85,7 @@ def read_scalars(log_dir, tags=None):
     out = {}
     for tag, by_step in points.items():
         steps = np.array(sorted(by_step), dtype=np.int64)
-        out[tag] = (steps, np.array([by_step[s] for s in steps]))
+        out[tag] = (steps, np.array([by_step[s][1] for s in steps]))
     return out
 
 

@@ -28,6 +28,26 @@ def test_read_back_and_resume_overwrites(tmp_path):
     np.testing.assert_allclose(values, [0.0, 0.25, 0.75, 1.0])
 
 
+def test_last_written_value_wins_whatever_the_file_names(tmp_path):
+    # Event-file names end in a per-process counter ('...9.v2' sorts after
+    # '...10.v2'), so a resumed run's file may sort first: the value
+    # written last must still win.
+    import glob
+    import os
+    import time
+    _write(tmp_path, "began/k", [(2, 0.5)])
+    first = glob.glob(str(tmp_path / "events.out.tfevents.*"))
+    os.rename(first[0], str(tmp_path / "events.out.tfevents.9.v2"))
+    time.sleep(0.01)
+    _write(tmp_path, "began/k", [(2, 0.75), (3, 1.0)])
+    second = [f for f in glob.glob(str(tmp_path / "events.out.tfevents.*"))
+              if not f.endswith(".9.v2")]
+    os.rename(second[0], str(tmp_path / "events.out.tfevents.10.v2"))
+    steps, values = tb_scalars.read_scalars(str(tmp_path))["began/k"]
+    np.testing.assert_array_equal(steps, [2, 3])
+    np.testing.assert_allclose(values, [0.75, 1.0])
+
+
 def test_missing_tag_and_folder_errors(tmp_path):
     _write(tmp_path, "loss/d", [(0, 1.0)])
     with pytest.raises(ValueError, match=r"found: \[.grid., .loss/d.\]"):
