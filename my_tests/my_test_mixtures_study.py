@@ -142,12 +142,19 @@ def report():
             sc["knn_two_sample"] = (sc["knn_real_fraction"]
                                     + sc["knn_fake_fraction"]) / 2
     order = {m: i for i, m in enumerate(MODELS)}
-    table = sorted(summarise(rows, ("model", "k", "objective"), SCORES),
+    cell_keys = ("model", "k", "objective")
+    table = sorted(summarise(rows, cell_keys, SCORES),
                    key=lambda e: (order[e["model"]], e["objective"] or "",
                                   e["k"]))
-    print("| model | K | G params | FID | 5-NN real | 5-NN fake | 5-NN acc "
-          "| MS-SSIM | s/run | seeds |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    for e in table:  # per-seed FIDs, so that the spread is visible
+        same = sorted((r for r in rows if all(r.get(k) == e[k]
+                                              for k in cell_keys)),
+                      key=lambda r: r["seed"])
+        e["fid_per_seed"] = {str(r["seed"]): r["scores"].get("fid")
+                             for r in same}
+    print("| model | K | G params | FID | FID per seed | 5-NN real "
+          "| 5-NN fake | 5-NN acc | MS-SSIM | s/run | seeds |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for e in table:
         scored = e["n"] - e["diverged"]
 
@@ -158,8 +165,10 @@ def report():
                     else mean_std(e[key], digits))
 
         fid = cell("fid", 1) if "fid" in e else "diverged"
+        per_seed = ", ".join("-" if v is None else f"{v:.1f}"
+                             for v in e["fid_per_seed"].values())
         print(f"| {_label(e)} | {e['k']} | {e['g_params']:,} | "
-              f"{fid} | {cell('knn_real_fraction')} | "
+              f"{fid} | {per_seed} | {cell('knn_real_fraction')} | "
               f"{cell('knn_fake_fraction')} | {cell('knn_accuracy')} | "
               f"{cell('msssim_fake')} | {e['wall_s']:.0f} | "
               f"{scored}/{e['n']} |")
