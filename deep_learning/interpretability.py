@@ -8,7 +8,8 @@
   node, root to leaves (HMoG; Figs. 12-13);
 * ``top_per_leaf.png``: per leaf, the ``top_k`` samples it is most
   responsible for (MoG, HMoG, MEGAN);
-* ``per_generator.png``: the same codes through every head (MADGAN, MGAN).
+* ``per_generator.png``: the same codes through every head (MADGAN, MGAN);
+* ``gate_stats.json``: how hard the gate decides (:func:`gate_sharpness`).
 
 :class:`GateUsageLogger` logs how the gate spreads codes over the leaves
 while training (TensorBoard histogram and per-leaf shares).
@@ -21,6 +22,7 @@ The figures of a finished (or interrupted) run folder::
 
 from __future__ import annotations
 
+import json
 import os
 
 import keras
@@ -29,6 +31,7 @@ import tensorflow as tf
 
 from deep_learning.mixtures import MEGANGate, TreeMixture, find_layer
 from general_tools import figures
+from general_tools.atomic_io import write_bytes_atomic
 
 
 def _find(model, cls):
@@ -49,6 +52,36 @@ def leaf_usage(gan, z):
         _, logits = gate.experts_and_logits(tf.convert_to_tensor(z))
         return tf.nn.softmax(logits).numpy()
     return None
+
+
+def gate_sharpness(usage):
+    """How decisively a gate assigns codes, from ``(N, L)`` leaf
+    probabilities (each row sums to 1).
+
+    Returns:
+        dict: ``mean_max_probability`` (mean over codes of the most
+        responsible leaf's probability; 1/L for a uniform gate, 1 for a
+        hard one), ``mean_entropy_nats`` (mean per-code entropy; log L
+        uniform, 0 hard), ``max_entropy_nats`` (log L), ``usage_entropy_nats``
+        (entropy of the mean usage: log L when every leaf carries the same
+        share), ``leaves_most_responsible`` (leaves that are the most
+        responsible one for at least one code) and ``num_codes``.
+    """
+    usage = np.asarray(usage, np.float64)
+    if usage.ndim != 2 or usage.shape[1] < 2:
+        raise ValueError(f"usage must be (N, L) with L >= 2. Received shape "
+                         f"{usage.shape}")
+    share = usage.mean(0)
+    return {
+        "mean_max_probability": float(usage.max(1).mean()),
+        "mean_entropy_nats": float(
+            -np.sum(usage * np.log(np.clip(usage, 1e-300, None)), 1).mean()),
+        "max_entropy_nats": float(np.log(usage.shape[1])),
+        "usage_entropy_nats": float(
+            -np.sum(share * np.log(np.clip(share, 1e-300, None)))),
+        "leaves_most_responsible": int(len(np.unique(usage.argmax(1)))),
+        "num_codes": int(usage.shape[0]),
+    }
 
 
 def mixture_figures(gan, out_dir, num_samples=10_000, top_k=5, seed=0,
@@ -76,6 +109,9 @@ def mixture_figures(gan, out_dir, num_samples=10_000, top_k=5, seed=0,
     usage = leaf_usage(gan, z)
     if usage is None:
         return paths
+    paths["gate_stats"] = os.path.join(out_dir, "gate_stats.json")
+    write_bytes_atomic(paths["gate_stats"], (json.dumps(
+        gate_sharpness(usage), indent=2) + "\n").encode())
     images = gan.generate_images(z, batch_size=batch_size)
     paths["gating_correlation"] = figures.plot_gating_correlation(
         usage, os.path.join(out_dir, "gating_correlation.png"))
@@ -182,6 +218,9 @@ def main(argv=None):
         print(f"{args.run_dir}: the model has no gate or heads; no figures")
     for name, path in paths.items():
         print(f"{name}: {path}")
+    if "gate_stats" in paths:
+        with open(paths["gate_stats"]) as f:
+            print(f.read().strip())
     return paths
 
 

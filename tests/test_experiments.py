@@ -81,12 +81,22 @@ def test_mixture_study_runs_and_writes_figures(tmp_path, model):
     expected = ({"gating_correlation.png", "top_per_leaf.png"}
                 if model == "hmog" else {"per_generator.png"})
     assert expected <= set(figs)
+    assert ("gate_stats.json" in figs) == (model == "hmog")
     # The same figures later, from the run folder alone.
     from deep_learning import interpretability
     out = tmp_path / "later"
     paths = interpretability.main([run.paths.root, "--num", "200",
                                    "--out", str(out)])
-    assert {os.path.basename(p) for p in paths.values()} == expected
+    assert {os.path.basename(p) for p in paths.values()} == expected | (
+        {"gate_stats.json"} if model == "hmog" else set())
+    if model == "hmog":
+        stats = json.loads((out / "gate_stats.json").read_text())
+        z = run.model.latent_codes(200, seed=0)
+        usage = interpretability.leaf_usage(run.model, z)
+        assert stats["num_codes"] == 200
+        assert stats["mean_max_probability"] == pytest.approx(
+            usage.max(1).mean(), rel=1e-6)
+        assert stats["max_entropy_nats"] == pytest.approx(np.log(2))
     with pytest.raises(SystemExit):  # an existing folder is not overwritten
         interpretability.main([run.paths.root, "--out", str(out)])
     if model == "hmog":

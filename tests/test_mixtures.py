@@ -186,3 +186,21 @@ def test_per_head_input_and_megan_linear_experts():
     layer(tf.constant(z))
     h, _ = layer.experts_and_logits(tf.constant(z))
     assert (h.numpy() < 0).any()  # linear experts are not clamped at 0
+
+
+def test_gate_sharpness_closed_forms():
+    from deep_learning.interpretability import gate_sharpness
+    uniform = gate_sharpness(np.full((10, 4), 0.25))
+    assert uniform["mean_max_probability"] == pytest.approx(0.25)
+    assert uniform["mean_entropy_nats"] == pytest.approx(np.log(4))
+    assert uniform["usage_entropy_nats"] == pytest.approx(np.log(4))
+    assert uniform["leaves_most_responsible"] == 1  # argmax ties -> leaf 0
+    hard = gate_sharpness(np.eye(4)[[0, 1, 1, 3]])
+    assert hard["mean_max_probability"] == 1.0
+    assert hard["mean_entropy_nats"] == pytest.approx(0.0, abs=1e-12)
+    share = np.array([0.25, 0.5, 0.0, 0.25])
+    assert hard["usage_entropy_nats"] == pytest.approx(
+        -np.sum(share[share > 0] * np.log(share[share > 0])))
+    assert hard["leaves_most_responsible"] == 3
+    with pytest.raises(ValueError, match="must be \\(N, L\\)"):
+        gate_sharpness(np.ones(4))
