@@ -31,19 +31,20 @@ def test_read_back_and_resume_overwrites(tmp_path):
 def test_last_written_value_wins_whatever_the_file_names(tmp_path):
     # Event-file names end in a per-process counter ('...9.v2' sorts after
     # '...10.v2'), so a resumed run's file may sort first: the value
-    # written last must still win.
+    # written last must still win. Each file is written in a folder of its
+    # own (one writer each), then both are moved into one log folder.
     import glob
     import os
     import time
-    _write(tmp_path, "began/k", [(2, 0.5)])
-    first = glob.glob(str(tmp_path / "events.out.tfevents.*"))
-    os.rename(first[0], str(tmp_path / "events.out.tfevents.9.v2"))
-    time.sleep(0.01)
-    _write(tmp_path, "began/k", [(2, 0.75), (3, 1.0)])
-    second = [f for f in glob.glob(str(tmp_path / "events.out.tfevents.*"))
-              if not f.endswith(".9.v2")]
-    os.rename(second[0], str(tmp_path / "events.out.tfevents.10.v2"))
-    steps, values = tb_scalars.read_scalars(str(tmp_path))["began/k"]
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for name, pairs in (("9", [(2, 0.5)]), ("10", [(2, 0.75), (3, 1.0)])):
+        _write(tmp_path / name, "began/k", pairs)
+        (path,) = glob.glob(str(tmp_path / name / "events.out.tfevents.*"))
+        os.rename(path, str(logs / f"events.out.tfevents.{name}.v2"))
+        time.sleep(0.01)
+    assert sorted(os.listdir(logs))[0].endswith(".10.v2")  # the later one
+    steps, values = tb_scalars.read_scalars(str(logs))["began/k"]
     np.testing.assert_array_equal(steps, [2, 3])
     np.testing.assert_allclose(values, [0.75, 1.0])
 
