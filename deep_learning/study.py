@@ -99,19 +99,22 @@ def load_scores(scores_dir):
     return rows
 
 
-def summarise(rows, group_keys, score_keys):
+def summarise(rows, group_keys, score_keys, per_seed=()):
     """Mean and standard deviation of scores per group over seeds.
 
     Args:
         rows: dicts from :func:`load_scores`.
         group_keys: fields that define a cell, e.g. ``("model", "k")``.
         score_keys: names in each row's ``scores``.
+        per_seed: score names whose every run's value is kept too.
 
     Returns:
         list (in first-seen order) of dicts with the group fields, ``n``
         (runs), ``diverged`` (runs without scores), ``seeds``, the mean
-        ``wall_s``, the first run's ``g_params``, and per score key
-        ``[mean, std]`` over the scored runs (absent if none scored).
+        ``wall_s``, the first run's ``g_params``, per score key
+        ``[mean, std]`` over the scored runs (absent if none scored), and
+        per ``per_seed`` key ``<key>_per_seed``: ``{str(seed): value}`` in
+        seed order, None for a run without that score.
     """
     groups = {}
     for row in rows:
@@ -131,6 +134,11 @@ def summarise(rows, group_keys, score_keys):
                                if score in r["scores"]], dtype=np.float64)
             if len(values):
                 entry[score] = [float(values.mean()), float(values.std())]
+        by_seed = sorted(runs, key=lambda r: r.get("seed"))
+        for score in per_seed:
+            entry[f"{score}_per_seed"] = {
+                str(r.get("seed")): (r.get("scores") or {}).get(score)
+                for r in by_seed}
         out.append(entry)
     return out
 

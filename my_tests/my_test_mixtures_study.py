@@ -143,15 +143,9 @@ def report():
                                     + sc["knn_fake_fraction"]) / 2
     order = {m: i for i, m in enumerate(MODELS)}
     cell_keys = ("model", "k", "objective")
-    table = sorted(summarise(rows, cell_keys, SCORES),
+    table = sorted(summarise(rows, cell_keys, SCORES, per_seed=("fid",)),
                    key=lambda e: (order[e["model"]], e["objective"] or "",
                                   e["k"]))
-    for e in table:  # per-seed FIDs, so that the spread is visible
-        same = sorted((r for r in rows if all(r.get(k) == e[k]
-                                              for k in cell_keys)),
-                      key=lambda r: r["seed"])
-        e["fid_per_seed"] = {str(r["seed"]): r["scores"].get("fid")
-                             for r in same}
     print("| model | K | G params | FID | FID per seed | 5-NN real "
           "| 5-NN fake | 5-NN acc | MS-SSIM | s/run | seeds |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

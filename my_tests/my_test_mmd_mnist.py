@@ -89,18 +89,14 @@ def main(argv):
         table = sorted(
             study.summarise(rows, ("loss",),
                             ("fid", "knn_accuracy", "knn_real_fraction",
-                             "knn_fake_fraction")),
+                             "knn_fake_fraction"), per_seed=("fid",)),
             key=lambda e: order.get(e["loss"], len(order)))
-        for e in table:
-            e["fid_per_seed"] = {
-                r["seed"]: r["scores"].get("fid") for r in rows
-                if r["loss"] == e["loss"]}
         print("| loss | FID | FID per seed | 5-NN acc | 5-NN real | "
               "5-NN fake | non-finite stops | s/run |")
         print("|---|---|---|---|---|---|---|---|")
         for e in table:
-            seeds = ", ".join("NaN" if v is None else f"{v:.1f}" for _, v in
-                              sorted(e["fid_per_seed"].items()))
+            seeds = ", ".join("NaN" if v is None else f"{v:.1f}"
+                              for v in e["fid_per_seed"].values())
             print(f"| {e['loss']} | {study.mean_std(e.get('fid'), 1)} | "
                   f"{seeds} | "
                   f"{study.mean_std(e.get('knn_accuracy'))} | "

@@ -53,7 +53,10 @@ def test_summarise_matches_numpy():
             for s, w, f in [(0, 10.0, 3.0), (1, 20.0, 5.0), (2, 30.0, 10.0)]]
     rows.append({"model": "mog", "k": 8, "seed": 0, "wall_s": 4.0,
                  "g_params": 9, "steps": 10, "scores": {}})
-    hmog, mog = study.summarise(rows, ("model", "k"), ("fid",))
+    hmog, mog = study.summarise(rows, ("model", "k"), ("fid",),
+                                per_seed=("fid",))
+    assert hmog["fid_per_seed"] == {"0": 3.0, "1": 5.0, "2": 10.0}
+    assert mog["fid_per_seed"] == {"0": None}
     assert hmog["n"] == 3 and hmog["diverged"] == 0
     np.testing.assert_allclose(hmog["fid"], [6.0, np.std([3.0, 5.0, 10.0])])
     assert hmog["wall_s"] == 20.0 and hmog["seeds"] == [0, 1, 2]
