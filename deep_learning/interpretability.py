@@ -178,8 +178,8 @@ class GateUsageLogger(keras.callbacks.Callback):
                                  buckets=usage.shape[1])
             for m, value in enumerate(share):
                 tf.summary.scalar(f"gates/share_{m}", float(value))
-            entropy = -float(np.sum(share * np.log(share + 1e-12)))
-            tf.summary.scalar("gates/usage_entropy", entropy)
+            tf.summary.scalar("gates/usage_entropy",
+                              gate_sharpness(usage)["usage_entropy_nats"])
         self._writer.flush()
 
     def on_train_end(self, logs=None):
