@@ -11,10 +11,15 @@ Purpose: train the same spectrally normalised DCGAN with ``rep``, ``rmb``,
     5-NN on the domain classifier's features) and count the runs that
     diverged (a non-finite loss stops a run).
 
-    python my_tests/my_test_mmd_mnist.py --shard 0/2 &
-    python my_tests/my_test_mmd_mnist.py --shard 1/2 &
+    python my_tests/my_test_mmd_mnist.py --steps 300 --shard 0/2 &
+    python my_tests/my_test_mmd_mnist.py --steps 300 --shard 1/2 &
     wait
     python my_tests/my_test_mmd_mnist.py --report
+
+Each run's scores land in ``docs/results/mmd_mnist_scores/<loss>_s<seed>.json``
+(``--scores``, committed with the results); a run whose file exists is
+skipped, so seeds can be added later without re-running the others. Point
+``--scores`` at an empty folder to start afresh.
 
 A 4-layer version of the repository's CIFAR-10 DCGAN fits a CPU: generator
 z in R^128 -> 4x4x256 -> ConvT k4 s2 128 -> 64 -> 1 (batch norm, ReLU,
@@ -64,13 +69,15 @@ DATASET = "mnist_bundled"
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("losses", ["rep", "rmb", "mmd", "hinge"], "GAN losses")
-flags.DEFINE_list("seeds", ["0", "1"], "seeds")
+flags.DEFINE_list("seeds", ["0", "1", "2"], "seeds")
 flags.DEFINE_integer("steps", 1000, "generator steps of every run")
 flags.DEFINE_integer("batch_size", 64, "batch size")
 flags.DEFINE_integer("num", 2000, "generated images per score")
 flags.DEFINE_string("shard", "0/1", "I/N: every N-th run from the I-th")
 flags.DEFINE_integer("threads", 1, "intra-op threads (0: TensorFlow's)")
-flags.DEFINE_string("root", "Results/mmd_mnist", "run folders and scores")
+flags.DEFINE_string("root", "Results/mmd_mnist", "run folders")
+flags.DEFINE_string("scores", "docs/results/mmd_mnist_scores",
+                    "per-run score files (a run whose file exists is skipped)")
 flags.DEFINE_bool("report", False, "only summarise the scores")
 flags.DEFINE_string("json_out", "docs/results/mmd_mnist.json",
                     "report: summary JSON")
@@ -81,7 +88,7 @@ def main(argv):
     import json
 
     from deep_learning import study
-    scores_dir = os.path.join(FLAGS.root, "scores")
+    scores_dir = FLAGS.scores
     if FLAGS.report:
         from general_tools.atomic_io import write_bytes_atomic
         rows = study.load_scores(scores_dir)
