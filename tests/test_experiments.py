@@ -161,3 +161,40 @@ def test_megan_collapse_probe_records_and_rereads(tmp_path):
     second = probe()
     assert "fc_logistic: read" in second.stdout
     assert json.loads((out / "fc_logistic.json").read_text()) == result
+
+
+def test_mmd_report_reads_the_scores_folder(tmp_path):
+    scores = tmp_path / "scores"
+    scores.mkdir()
+
+    def record(loss, seed, fid=None, knn=0.9):
+        row = {"loss": loss, "seed": seed, "wall_s": 100.0 + seed,
+               "g_params": 7, "steps": 300,
+               "scores": {} if fid is None else {
+                   "fid": fid, "knn_accuracy": knn,
+                   "knn_real_fraction": knn - 0.1,
+                   "knn_fake_fraction": knn + 0.05}}
+        if fid is None:
+            row["stopped"] = "non-finite loss"
+        (scores / f"{loss}_s{seed}.json").write_text(json.dumps(row))
+    record("rep", 1, fid=50.0, knn=0.96)
+    record("rep", 0, fid=30.0, knn=0.92)
+    record("rep", 2)  # stopped on a non-finite loss
+    record("rmb", 0, fid=20.0)
+    out = tmp_path / "summary.json"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "my_tests", "my_test_mmd_mnist.py"),
+         "--report", "--scores", str(scores), "--json_out", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = json.loads(out.read_text())
+    assert [e["loss"] for e in table] == ["rep", "rmb"]  # --losses order
+    rep = table[0]
+    assert (rep["n"], rep["diverged"]) == (3, 1)
+    np.testing.assert_allclose(rep["fid"], [40.0, 10.0])
+    np.testing.assert_allclose(rep["knn_accuracy"], [0.94, 0.02])
+    assert rep["fid_per_seed"] == {"0": 30.0, "1": 50.0, "2": None}
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| rep")]
+    assert rows == ["| rep | 40.0 ± 10.0 | 30.0, 50.0, NaN | 0.940 ± 0.020 | "
+                    "0.840 ± 0.020 | 0.990 ± 0.020 | 1/3 | 101 |"]
