@@ -16,6 +16,17 @@ grid() {  # mixtures: six models, K = 8 and 16, seeds 0-2, 400 iterations, plus 
   done
   wait
   one_thread $PY my_tests/my_test_megan_collapse.py  # MEGAN's first 200 iterations and three controls
+  # MEGAN (WGAN-GP)-8, seeds 0 and 1, continued from the grid's run folders to 1,000 iterations
+  mkdir -p Results/megan_wgan_long/runs
+  # (without the grid's folder a run starts from iteration 0; a scored one is skipped)
+  for s in 0 1; do
+    src=Results/mnist_study/runs/megan8_mnist_bundled_wasserstein_lrd1e-04_lrg1e-04_nc5_s$s
+    if [ -d "$src" ]; then cp -rn "$src" Results/megan_wgan_long/runs/; fi
+    one_thread $PY my_tests/my_test_mixtures_study.py --study_steps 1000 --batch 64 --models= --ks 8 \
+      --seeds $s --variants megan:wasserstein --root Results/megan_wgan_long \
+      --scores docs/results/megan_wgan_1000_scores &
+  done
+  wait
 }
 
 extras() {
