@@ -2,7 +2,7 @@
 
 h = sum_m pi_m (W_m z + b_m) can be computed either by one GEMM over all
 leaves followed by a weighted sum of the outputs (what
-``deep_learning.mixtures.TreeMixture`` does), or by mixing the weights first,
+``deep_learning.models.mixture_layers.TreeMixture`` does), or by mixing the weights first,
 (sum_m pi_m W_m) z, as the authors' PyTorch code does. This prints the time
 of a forward + backward pass of each.
 

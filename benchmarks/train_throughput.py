@@ -72,10 +72,10 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from deep_learning import architectures as arch  # noqa: E402
-from deep_learning.gan import GAN  # noqa: E402
-from deep_learning.schedules import make_adam  # noqa: E402
-from deep_learning.training import (describe_devices,  # noqa: E402
+from deep_learning.network import architectures as arch  # noqa: E402
+from deep_learning.models.gan import GAN  # noqa: E402
+from deep_learning.engine.schedules import make_adam  # noqa: E402
+from deep_learning.engine.training import (describe_devices,  # noqa: E402
                                     dtype_policy_scope,
                                     stack_critic_batches)
 
@@ -83,7 +83,7 @@ MODES = ("eager", "function", "xla", "mixed")
 
 
 def _mnist32(generator, **kwargs):
-    from deep_learning.mixture_gans import make_mixture_gan
+    from deep_learning.models.mixture_gans import make_mixture_gan
     k = 16 if generator == "hmog" else 1
     gan = make_mixture_gan(generator, k=k, image_shape=(32, 32, 1),
                            latent_dim=100, seed=0, **kwargs)

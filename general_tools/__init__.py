@@ -17,3 +17,7 @@ import sys as _sys
 if "tensorflow" not in _sys.modules:
     _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
+
+# Importing the package registers every loss (`losses`, `began_losses`) and
+# the spectral normalisation layer.
+from general_tools import began_losses, losses, spectral_norm  # noqa: E402,F401

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from general_tools.data.loader import load_dataset
 from general_tools.features import KerasModelExtractor
 from general_tools.features.inception_graph import default_cache_dir
 from general_tools.atomic_io import write_bytes_atomic
@@ -105,7 +106,6 @@ def default_classifier_path(dataset="mnist_bundled", image_size=32,
 
 def _load_arrays(dataset, split, image_size, channels, data_dir,
                  max_examples, batch_size=1000):
-    from general_tools.data import load_dataset
     ds = load_dataset(dataset, split=split, image_size=image_size,
                       batch_size=batch_size, shuffle=False,
                       drop_remainder=False, with_labels=True,

@@ -42,6 +42,7 @@ import numpy as np
 
 from general_tools.atomic_io import write_bytes_atomic  # noqa: F401  (re-exported)
 
+from general_tools.data.loader import load_dataset
 from general_tools.features.inception_graph import default_cache_dir
 from general_tools.metrics import feature_statistics
 
@@ -168,7 +169,6 @@ def reference_images(dataset, split="test", image_size=None, channels=None,
     Yields:
         numpy arrays `(n, H, W, C)`.
     """
-    from general_tools.data import load_dataset
     ds = load_dataset(dataset, split=split, image_size=image_size,
                       batch_size=batch_size, shuffle=False,
                       drop_remainder=False, channels=channels,

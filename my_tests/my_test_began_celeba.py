@@ -68,14 +68,14 @@ DEFAULTS = {
 
 def build_specs(architecture):
     """``(generator spec, discriminator spec)`` from the dict."""
-    from deep_learning import began
+    from deep_learning.models import began_networks
 
     size = architecture["input"][0]
     channels = architecture["input"][2]
-    gen = began.began_generator(size, architecture["hidden"], channels,
+    gen = began_networks.began_generator(size, architecture["hidden"], channels,
                                 architecture["repeats"], architecture["skip"],
                                 architecture["out_act"])
-    dis = began.began_autoencoder(
+    dis = began_networks.began_autoencoder(
         size, architecture["hidden"], architecture["embedding"], channels,
         architecture["repeats"], architecture["skip"],
         architecture["downsample"], architecture["out_act"])
@@ -88,11 +88,14 @@ def run(architecture, *, dataset, steps, batch_size, lr, gamma, lambda_k,
         image_every, latent="uniform", data_dir=None, root="Results",
         run_dir=None, seed=0, precision="float32", num_images=16,
         verbose=1):
-    """Trains BEGAN; returns ``deep_learning.training.TrainResult``."""
+    """Trains BEGAN; returns ``deep_learning.engine.training.TrainResult``."""
     import numpy as np
 
-    from deep_learning import began, training
-    from deep_learning.schedules import make_adam
+    from deep_learning.engine import training
+    from deep_learning.engine.callbacks import ImageSummary
+    from deep_learning.engine.schedules import StepDecay
+    from deep_learning.models import began
+    from deep_learning.engine.schedules import make_adam
     from general_tools.data import load_dataset
 
     if lr_policy not in ("plateau", "step", "constant"):
@@ -109,7 +112,7 @@ def run(architecture, *, dataset, steps, batch_size, lr, gamma, lambda_k,
 
     def learning_rate():
         if lr_policy == "step":
-            return began.StepDecay(lr, decay_steps, 0.5, min_lr)
+            return StepDecay(lr, decay_steps, 0.5, min_lr)
         return lr
 
     def build():
@@ -151,7 +154,7 @@ def run(architecture, *, dataset, steps, batch_size, lr, gamma, lambda_k,
         options["plateau"] = {"monitor": "began/m_global", "factor": 0.5,
                               "patience": plateau_patience,
                               "min_lr": min_lr}
-    image_cb = began.ImageSummary(paths_logs, panels, every=image_every,
+    image_cb = ImageSummary(paths_logs, panels, every=image_every,
                                   rows=2, samples_dir=os.path.join(
                                       run_dir, "samples"))
     return training.train(

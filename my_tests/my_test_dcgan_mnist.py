@@ -28,9 +28,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
-from deep_learning.mixture_gans import make_mixture_gan  # noqa: E402
-from deep_learning.schedules import make_adam  # noqa: E402
-from deep_learning.training import train  # noqa: E402
+from deep_learning.models.mixture_gans import make_mixture_gan  # noqa: E402
+from deep_learning.engine.schedules import make_adam  # noqa: E402
+from deep_learning.engine.training import train  # noqa: E402
 from general_tools.data import load_dataset  # noqa: E402
 
 CONFIG = {

@@ -102,10 +102,11 @@ def run(architecture, *, objective="unsupervised", steps=5000,
     import numpy as np
     import tensorflow as tf
 
-    from deep_learning import training
-    from deep_learning.began import ImageSummary
-    from deep_learning.gmgan import GMGAN, gmgan_clustering_accuracy
-    from deep_learning.schedules import make_adam
+    from deep_learning.engine import training
+    from deep_learning.engine.callbacks import ImageSummary
+    from deep_learning.models.gmgan import GMGAN
+    from deep_learning.tools.clustering import gmgan_clustering_accuracy
+    from deep_learning.engine.schedules import make_adam
     from general_tools.data import load_dataset
     from general_tools.figures import save_image_grid
 
@@ -213,7 +214,7 @@ def conditional_accuracy(model, image_size, n_per_component=200, seed=0,
     import numpy as np
 
     if extractor is None:
-        from deep_learning.evaluate import make_extractor
+        from deep_learning.tools.evaluate import make_extractor
         extractor = make_extractor("domain", image_size=image_size)
     images = model.component_samples(n_per_component, seed=seed)
     images = np.asarray(images)

@@ -74,9 +74,9 @@ def image_stats(x):
 def run_case(case):
     import keras
 
-    from deep_learning import training
-    from deep_learning.mixture_gans import mixture_gan, networks_from_dicts
-    from deep_learning.schedules import make_adam
+    from deep_learning.engine import training
+    from deep_learning.models.mixture_gans import mixture_gan, networks_from_dicts
+    from deep_learning.engine.schedules import make_adam
     from general_tools.atomic_io import write_bytes_atomic
     from general_tools.data import load_dataset
 
@@ -147,7 +147,7 @@ def main(argv):
     unknown = sorted(set(FLAGS.cases) - set(CASES))
     if unknown:
         raise ValueError(f"unknown --cases {unknown}; known: {list(CASES)}")
-    from deep_learning.study import limit_threads
+    from deep_learning.experiments.study import limit_threads
     limit_threads(FLAGS.threads)
     results = [run_case(case) for case in FLAGS.cases]
     real = image_stats(real_images("test"))

@@ -69,7 +69,7 @@ flags.DEFINE_bool("figures", True, "write the interpretability figures")
 
 def main(argv):
     del argv
-    from deep_learning.mixture_gans import run_mixture_study
+    from deep_learning.experiments.mixtures import run_mixture_study
     run_mixture_study(
         FLAGS.model, FLAGS.k, B_S, D, H_SHAPE, dataset=FLAGS.dataset,
         steps=FLAGS.steps or PAPER_STEPS[FLAGS.model],

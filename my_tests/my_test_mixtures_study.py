@@ -79,7 +79,7 @@ OBJECTIVE_NAMES = {"wasserstein": "WGAN-GP", "logistic": "non-saturating"}
 
 def _variants():
     """(model, objective) of every ``--variants`` entry, checked."""
-    from deep_learning.mixture_gans import objective_of
+    from deep_learning.models.mixture_gans import objective_of
     out = []
     for entry in FLAGS.variants:
         model, _, objective = entry.partition(":")
@@ -107,8 +107,8 @@ def jobs():
 
 
 def run_job(model, k, seed, name, objective=None):
-    from deep_learning.mixture_gans import run_mixture_study
-    from deep_learning.study import run_and_score
+    from deep_learning.experiments.mixtures import run_mixture_study
+    from deep_learning.experiments.study import run_and_score
 
     def train():
         return run_mixture_study(
@@ -132,7 +132,7 @@ SCORES = ("fid", "knn_real_fraction", "knn_fake_fraction", "knn_accuracy",
 
 
 def report():
-    from deep_learning.study import load_scores, mean_std, summarise
+    from deep_learning.experiments.study import load_scores, mean_std, summarise
     from general_tools.atomic_io import write_bytes_atomic
 
     rows = load_scores(FLAGS.scores)
@@ -228,7 +228,7 @@ def main(argv):
     if FLAGS.report:
         report()
         return
-    from deep_learning.study import limit_threads, shard
+    from deep_learning.experiments.study import limit_threads, shard
     if FLAGS.list:
         for job in shard(jobs(), FLAGS.shard):
             done = os.path.exists(os.path.join(FLAGS.scores, f"{job[3]}.json"))
@@ -236,7 +236,7 @@ def main(argv):
         return
     limit_threads(FLAGS.threads)
     # Train the domain classifier once, before the grid (cached).
-    from deep_learning.evaluate import make_extractor
+    from deep_learning.tools.evaluate import make_extractor
     make_extractor("domain", dataset=DATASET, image_size=32)
     for job in shard(jobs(), FLAGS.shard):
         run_job(*job)

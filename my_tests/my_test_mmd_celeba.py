@@ -10,7 +10,7 @@ Description: The repulsive MMD-GAN repository's CelebA run (64x64, DCGAN
 Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive Loss
 Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_celeba.py``). The
 architecture is the dict below, an editable copy of
-``deep_learning.architectures.mmd_generator('celeba')`` /
+``deep_learning.network.architectures.mmd_generator('celeba')`` /
 ``mmd_discriminator('celeba')``; every other setting is a flag. Data:
 ``load_dataset('celeb_a')`` (tensorflow-datasets; see
 ``datasets/README.md``).
@@ -87,7 +87,7 @@ if __name__ == "__main__":
         __file__))))
     from absl import app
 
-    from deep_learning.mmd_gan import define_mmd_flags, mmd_main
+    from deep_learning.experiments.mmd import define_mmd_flags, mmd_main
 
     define_mmd_flags(DATASET)
     app.run(lambda argv: mmd_main(ARCHITECTURE, DATASET, argv))

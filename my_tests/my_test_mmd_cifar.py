@@ -10,7 +10,7 @@ Description: The repulsive MMD-GAN repository's CIFAR-10 run (32x32, DCGAN
 Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive Loss
 Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_cifar.py``). The
 architecture is the dict below, an editable copy of
-``deep_learning.architectures.mmd_generator('cifar10')`` /
+``deep_learning.network.architectures.mmd_generator('cifar10')`` /
 ``mmd_discriminator('cifar10')``; every other setting is a flag.
 
 Reported (paper abstract; FID from the authors' best model): CIFAR-10
@@ -77,7 +77,7 @@ if __name__ == "__main__":
         __file__))))
     from absl import app
 
-    from deep_learning.mmd_gan import define_mmd_flags, mmd_main
+    from deep_learning.experiments.mmd import define_mmd_flags, mmd_main
 
     define_mmd_flags(DATASET)
     app.run(lambda argv: mmd_main(ARCHITECTURE, DATASET, argv))

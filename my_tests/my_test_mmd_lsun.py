@@ -9,7 +9,7 @@ Description: The repulsive MMD-GAN repository's LSUN run (64x64, the CelebA
 Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive Loss
 Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_lsun.py``). The
 architecture is the dict below, an editable copy of
-``deep_learning.architectures.mmd_generator('lsun')`` /
+``deep_learning.network.architectures.mmd_generator('lsun')`` /
 ``mmd_discriminator('lsun')``; every other setting is a flag. Data:
 ``load_dataset('lsun/church_outdoor')`` (tensorflow-datasets; see
 ``datasets/README.md``).
@@ -85,7 +85,7 @@ if __name__ == "__main__":
         __file__))))
     from absl import app
 
-    from deep_learning.mmd_gan import define_mmd_flags, mmd_main
+    from deep_learning.experiments.mmd import define_mmd_flags, mmd_main
 
     define_mmd_flags(DATASET)
     app.run(lambda argv: mmd_main(ARCHITECTURE, DATASET, argv))

@@ -87,7 +87,7 @@ def main(argv):
     del argv
     import json
 
-    from deep_learning import study
+    from deep_learning.experiments import study
     scores_dir = FLAGS.scores
     if FLAGS.report:
         from general_tools.atomic_io import write_bytes_atomic
@@ -113,8 +113,8 @@ def main(argv):
         write_bytes_atomic(FLAGS.json_out,
                            (json.dumps(table, indent=2) + "\n").encode())
         return
-    from deep_learning.evaluate import make_extractor
-    from deep_learning.mmd_gan import run_mmd_experiment
+    from deep_learning.tools.evaluate import make_extractor
+    from deep_learning.experiments.mmd import run_mmd_experiment
     study.limit_threads(FLAGS.threads)
     make_extractor("domain", dataset=DATASET, image_size=32)
     grid = [(loss, int(seed)) for seed in FLAGS.seeds for loss in FLAGS.losses]

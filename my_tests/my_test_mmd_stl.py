@@ -10,7 +10,7 @@ Description: The repulsive MMD-GAN repository's STL-10 run (48x48, DCGAN
 Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive Loss
 Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_stl.py``). The
 architecture is the dict below, an editable copy of
-``deep_learning.architectures.mmd_generator('stl10')`` /
+``deep_learning.network.architectures.mmd_generator('stl10')`` /
 ``mmd_discriminator('stl10')``; every other setting is a flag. Data:
 ``load_dataset('stl10')`` (tensorflow-datasets; see
 ``datasets/README.md``).
@@ -80,7 +80,7 @@ if __name__ == "__main__":
         __file__))))
     from absl import app
 
-    from deep_learning.mmd_gan import define_mmd_flags, mmd_main
+    from deep_learning.experiments.mmd import define_mmd_flags, mmd_main
 
     define_mmd_flags(DATASET)
     app.run(lambda argv: mmd_main(ARCHITECTURE, DATASET, argv))

@@ -73,9 +73,9 @@ flags.DEFINE_bool("jit", False, "XLA-compile the train step")
 
 
 def build_model(name, seed):
-    from deep_learning.gan import GAN
-    from deep_learning.mixture_gans import MADGAN, MEGAN, MGAN
-    from deep_learning.schedules import make_adam
+    from deep_learning.models.gan import GAN
+    from deep_learning.models.mixture_gans import MADGAN, MEGAN, MGAN
+    from deep_learning.engine.schedules import make_adam
     g, d = GENERATORS[name], DISCRIMINATORS[name]
     common = dict(latent_dim=CONFIG["latent_dim"], seed=seed,
                   gan_loss="logistic", n_critic=1)
@@ -95,7 +95,7 @@ def build_model(name, seed):
 def components(name, model, z):
     """Generated points and the generator responsible for each."""
     import tensorflow as tf
-    from deep_learning.mixtures import MEGANGate, TreeMixture, find_layer
+    from deep_learning.models.mixture_layers import MEGANGate, TreeMixture, find_layer
     from general_tools.gumbel import gumbel_softmax
     # The generator itself, not GAN.generate_images: that clips to the image
     # range [-1, 1], while toy points live in raw coordinates.
@@ -143,7 +143,7 @@ def evaluate(name, model, real, mixture, seed):
 def draw(name, model, real, points, comp, out, seed, limits):
     """The toy figure of one model (and HMoG's node tree)."""
     import tensorflow as tf
-    from deep_learning.mixtures import TreeMixture, find_layer
+    from deep_learning.models.mixture_layers import TreeMixture, find_layer
     from general_tools import figures
     axis = np.linspace(-3, 3, 60, dtype=np.float32)
     z_grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
@@ -169,7 +169,7 @@ def main(argv):
     del argv
     from absl import logging
     logging.set_verbosity(logging.WARNING)
-    from deep_learning import training
+    from deep_learning.engine import training
     from general_tools.data import load_dataset
 
     from general_tools.data.toy import toy_mixture

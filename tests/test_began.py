@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_learning import began
-from deep_learning.builder import build_network, count_params
-from deep_learning.callbacks import checkpoint_items
-from deep_learning.schedules import make_adam
+from deep_learning.models import began, began_networks
+from deep_learning.network.builder import build_network, count_params
+from deep_learning.engine.callbacks import checkpoint_items
+from deep_learning.engine.schedules import StepDecay, make_adam
 from general_tools import began_losses
 from general_tools.losses import gan_loss
 
@@ -74,12 +74,12 @@ def test_registered_began_loss(rng):
 
 
 def test_step_decay():
-    s = began.StepDecay(8e-5, decay_steps=100, factor=0.5, minimum=2e-5)
+    s = StepDecay(8e-5, decay_steps=100, factor=0.5, minimum=2e-5)
     for step, lr in [(0, 8e-5), (99, 8e-5), (100, 4e-5), (250, 2e-5),
                      (1000, 2e-5)]:
         assert float(s(step)) == pytest.approx(lr)
     with pytest.raises(ValueError, match="decay_steps"):
-        began.StepDecay(1e-4, decay_steps=0)
+        StepDecay(1e-4, decay_steps=0)
 
 
 # ------------------------------ networks -----------------------------------
@@ -109,13 +109,13 @@ def expected_params(size, n, nh, ch, repeats=2, skip=False):
 @pytest.mark.parametrize("size,n,nh", [(16, 4, 8), (32, 6, 10)])
 def test_autoencoder_spec_shapes_and_counts(size, n, nh):
     enc, dec = expected_params(size, n, nh, 3)
-    d = build_network(began.began_autoencoder(size, n, nh, 3), (size, size, 3))
+    d = build_network(began_networks.began_autoencoder(size, n, nh, 3), (size, size, 3))
     assert d.output_shape == (None, size, size, 3)
     assert count_params(d) == enc + dec
     stages = size.bit_length() - 3
     assert d.get_layer("enc_h_dense").input.shape[1:] == (8 * 8 * n * stages,)
     assert d.get_layer("enc_h_dense").output.shape[1:] == (nh,)
-    g = build_network(began.began_generator(size, n, 3), (nh,))
+    g = build_network(began_networks.began_generator(size, n, 3), (nh,))
     assert count_params(g) == dec
 
 
@@ -124,13 +124,13 @@ def test_largest_model_count():
     25.2M, not the 17.3M the paper is remembered to report (unverified)."""
     enc, dec = expected_params(128, 128, 64, 3)
     assert enc + 2 * dec == 25233222
-    spec = began.began_autoencoder(128, 128, 64, 3)
+    spec = began_networks.began_autoencoder(128, 128, 64, 3)
     assert sum(layer["op"] == "c" for layer in spec) == 1 + 5 * 2 + 4 + \
         5 * 2 + 1
 
 
 def test_decoder_layer_matches_plain_spec(rng):
-    plain = build_network(began.began_decoder(16, 4, 2, prefix="p"), (6,))
+    plain = build_network(began_networks.began_decoder(16, 4, 2, prefix="p"), (6,))
     fused = build_network([{"op": "began_decoder", "out": 2, "hidden": 4,
                             "image_size": 16}], (6,))
     assert count_params(fused) == count_params(plain)
@@ -140,13 +140,13 @@ def test_decoder_layer_matches_plain_spec(rng):
 
 
 def test_skip_connections(rng):
-    spec = began.began_generator(32, 4, 3, skip=True)
+    spec = began_networks.began_generator(32, 4, 3, skip=True)
     assert spec[0]["op"] == "began_decoder" and spec[0]["skip"] is True
     g = build_network(spec, (6,))
     assert g.output_shape == (None, 32, 32, 3)
     assert count_params(g) == expected_params(32, 4, 6, 3, skip=True)[1]
     layer = g.layers[1]
-    assert isinstance(layer, began.BEGANDecoder)
+    assert isinstance(layer, began_networks.BEGANDecoder)
     # stage 2's first conv sees [x, up(h0)]: zeroing the h0 half of its
     # kernel must change the output, i.e. h0 really reaches that stage.
     h = rng.normal(size=(2, 6)).astype("float32")
@@ -160,14 +160,14 @@ def test_skip_connections(rng):
 def test_bad_sizes():
     for size in (12, 4):
         with pytest.raises(ValueError, match="power of two"):
-            began.began_stages(size)
+            began_networks.began_stages(size)
 
 
 # -------------------------------- model ------------------------------------
 
 def tiny_began(size=16, **kwargs):
-    model = began.BEGAN(began.began_generator(size, 4, 1),
-                        began.began_autoencoder(size, 4, 8, 1), latent_dim=8,
+    model = began.BEGAN(began_networks.began_generator(size, 4, 1),
+                        began_networks.began_autoencoder(size, 4, 8, 1), latent_dim=8,
                         seed=3, **kwargs)
     # Eager steps: tracing costs more than these tiny steps; the compiled
     # path runs in the script smoke test.
@@ -225,8 +225,8 @@ def test_config_round_trip_and_errors():
     with pytest.raises(ValueError, match="gamma"):
         tiny_began(gamma=1.5)
     with pytest.raises(ValueError, match="update"):
-        began.BEGAN(began.began_generator(16, 4, 1),
-                    began.began_autoencoder(16, 4, 8, 1), 8,
+        began.BEGAN(began_networks.began_generator(16, 4, 1),
+                    began_networks.began_autoencoder(16, 4, 8, 1), 8,
                     update="alternating")
 
 

@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from deep_learning import architectures as arch
-from deep_learning.builder import (ArchitectureError, build_network,
+from deep_learning.network import architectures as arch
+from deep_learning.network.builder import (ArchitectureError, build_network,
                                    count_params, describe_grammar)
 
 

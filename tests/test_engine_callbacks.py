@@ -1,4 +1,4 @@
-"""Tests of deep_learning.callbacks and training.train: summaries that land
+"""Tests of deep_learning.engine.callbacks and training.train: summaries that land
 (read back from the event files and over TensorBoard's own HTTP API),
 checkpoints restoring the full state, the non-finite stop, run folders."""
 
@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_learning import callbacks as cb
-from deep_learning.gan import GAN
-from deep_learning.schedules import make_adam
-from deep_learning.training import prepare_run_dir, run_name, train
+from deep_learning.engine import callbacks as cb
+from deep_learning.models.gan import GAN
+from deep_learning.engine.schedules import make_adam
+from deep_learning.engine.training import prepare_run_dir, run_name, train
 
 G_SPEC = [{"name": "g1", "op": "d", "out": 4 * 4 * 4, "act": "relu",
            "out_reshape": [4, 4, 4]},

@@ -25,10 +25,10 @@ SCRIPT = textwrap.dedent('''
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from deep_learning import callbacks as cb
-    from deep_learning.gan import GAN
-    from deep_learning.schedules import make_adam
-    from deep_learning.training import train
+    from deep_learning.engine import callbacks as cb
+    from deep_learning.models.gan import GAN
+    from deep_learning.engine.schedules import make_adam
+    from deep_learning.engine.training import train
 
     G = [{"name": "g1", "op": "d", "out": 32, "act": "relu",
           "out_reshape": [4, 4, 2]},

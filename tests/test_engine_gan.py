@@ -1,4 +1,4 @@
-"""Tests of deep_learning.gan: the train step against independent
+"""Tests of deep_learning.models.gan: the train step against independent
 recomputations, EMA, truncated sampling, data layouts and argument checks."""
 
 import keras
@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from scipy import stats
 
-from deep_learning.gan import GAN, _G_LOSS_IGNORES_REAL
+from deep_learning.models.gan import GAN, _G_LOSS_IGNORES_REAL
 from general_tools.losses import gan_loss
 
 LATENT, DIM, LR = 3, 2, 0.05

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_learning.gan import GAN
-from deep_learning.schedules import (LinearDecay, PlateauHalving,
+from deep_learning.models.gan import GAN
+from deep_learning.engine.schedules import (LinearDecay, PlateauHalving,
                                      get_schedule, make_adam)
-from deep_learning.training import dtype_policy_scope, resolve_precision
+from deep_learning.engine.training import dtype_policy_scope, resolve_precision
 
 G_SPEC = [{"name": "g1", "op": "d", "out": 32, "act": "relu",
            "out_reshape": [4, 4, 2]},

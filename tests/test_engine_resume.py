@@ -21,9 +21,9 @@ SCRIPT = textwrap.dedent('''
     import numpy as np
     import tensorflow as tf
     tf.config.experimental.enable_op_determinism()
-    from deep_learning.gan import GAN
-    from deep_learning.schedules import make_adam
-    from deep_learning.training import train
+    from deep_learning.models.gan import GAN
+    from deep_learning.engine.schedules import make_adam
+    from deep_learning.engine.training import train
 
     mode, out = sys.argv[2], sys.argv[3]
     G = [{"name": "g1", "op": "d", "out": 32, "act": "relu",

@@ -1,6 +1,6 @@
 """End to end: a tiny GAN trained 2 steps with `training.train`, its
-`model.json`, `run_io.load_run`, `python -m deep_learning.evaluate` and
-`python -m deep_learning.sample` through their `main(argv)`; and
+`model.json`, `run_io.load_run`, `python -m deep_learning.tools.evaluate` and
+`python -m deep_learning.tools.sample` through their `main(argv)`; and
 `evaluate_model`'s scores against numpy brute force on real images."""
 
 import json
@@ -14,12 +14,12 @@ import scipy.special
 import tensorflow as tf
 from PIL import Image
 
-from deep_learning import evaluate
-from deep_learning import run_io
-from deep_learning import sample
-from deep_learning.gan import GAN
-from deep_learning.schedules import make_adam
-from deep_learning.training import train
+from deep_learning.tools import evaluate
+from deep_learning.engine import run_io
+from deep_learning.tools import sample
+from deep_learning.models.gan import GAN
+from deep_learning.engine.schedules import make_adam
+from deep_learning.engine.training import train
 from general_tools import domain_classifier as dc
 from general_tools import ms_ssim
 from general_tools import reference_stats as ref
@@ -350,7 +350,7 @@ def test_fresh_process_loads_a_run_with_custom_layers(tmp_path):
                    steps=1, run_dir=run_dir, batch_size=4, verbose=0,
                    callback_options=dict(image_every=0))
     expected = result.model.sample(3, seed=5)
-    code = ("import sys, numpy as np; from deep_learning import run_io; "
+    code = ("import sys, numpy as np; from deep_learning.engine import run_io; "
             "m = run_io.load_run(sys.argv[1]); "
             "np.save(sys.argv[2], m.sample(3, seed=5))")
     out = str(tmp_path / "x.npy")

@@ -65,7 +65,7 @@ def test_toy_run_of_every_other_model(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["hmog", "madgan"])
 def test_mixture_study_runs_and_writes_figures(tmp_path, model):
-    from deep_learning.mixture_gans import run_mixture_study
+    from deep_learning.experiments.mixtures import run_mixture_study
     rng = np.random.default_rng(0)
     path = tmp_path / "digits.npz"
     np.savez(path, images=rng.integers(0, 256, (64, 8, 8, 1), np.uint8))
@@ -83,7 +83,7 @@ def test_mixture_study_runs_and_writes_figures(tmp_path, model):
     assert expected <= set(figs)
     assert ("gate_stats.json" in figs) == (model == "hmog")
     # The same figures later, from the run folder alone.
-    from deep_learning import interpretability
+    from deep_learning.tools import interpretability
     out = tmp_path / "later"
     paths = interpretability.main([run.paths.root, "--num", "200",
                                    "--out", str(out)])

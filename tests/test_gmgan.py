@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_learning import gmgan
-from deep_learning.schedules import make_adam
+from deep_learning.models import gmgan
+from deep_learning.engine.schedules import make_adam
 
 ROOT = pathlib.Path(__file__).parents[1]
 

@@ -1,4 +1,4 @@
-"""Tests for deep_learning.layers: FlatLayerNormalization computes Keras'
+"""Tests for deep_learning.network.layers: FlatLayerNormalization computes Keras'
 layer normalisation (values and first derivatives) with exact second
 derivatives (checked against autodiff of the textbook formula and finite
 differences)."""
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_learning.builder import build_network
-from deep_learning.layers import FlatLayerNormalization, flat_layer_norm
+from deep_learning.network.builder import build_network
+from deep_learning.network.layers import FlatLayerNormalization, flat_layer_norm
 
 SHAPE = (4, 6, 5, 3)
 AXES = [1, 2, 3]

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_learning.evaluate import evaluate_model
-from deep_learning.gan import GAN
-from deep_learning.metric_callback import EvaluationCallback
-from deep_learning.schedules import make_adam
-from deep_learning.training import train
+from deep_learning.tools.evaluate import evaluate_model
+from deep_learning.models.gan import GAN
+from deep_learning.tools.metric_callback import EvaluationCallback
+from deep_learning.engine.schedules import make_adam
+from deep_learning.engine.training import train
 from general_tools.features import KerasModelExtractor
 from general_tools.reference_stats import compute_reference_stats
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_learning.mixture_gans import (MADGAN, MEGAN, MGAN, MODELS,
+from deep_learning.models.mixture_gans import (MADGAN, MEGAN, MGAN, MODELS,
                                         generator_spec, make_mixture_gan,
                                         objective_of)
-from deep_learning.schedules import make_adam
+from deep_learning.engine.schedules import make_adam
 
 TINY = dict(image_shape=(8, 8, 1), latent_dim=4, start=(2, 2, 8),
             g_widths=(4,), d_widths=(4, 8))

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_learning import architectures as arch
-from deep_learning.builder import ArchitectureError, build_network, count_params
-from deep_learning.mixtures import (FoldHeads, MEGANGate, TreeMixture,
+from deep_learning.network import architectures as arch
+from deep_learning.network.builder import ArchitectureError, build_network, count_params
+from deep_learning.models.mixture_layers import (FoldHeads, MEGANGate, TreeMixture,
                                     find_layer, tree_path_matrix)
 
 
@@ -189,7 +189,7 @@ def test_per_head_input_and_megan_linear_experts():
 
 
 def test_gate_sharpness_closed_forms():
-    from deep_learning.interpretability import gate_sharpness
+    from deep_learning.tools.interpretability import gate_sharpness
     uniform = gate_sharpness(np.full((10, 4), 0.25))
     assert uniform["mean_max_probability"] == pytest.approx(0.25)
     assert uniform["mean_entropy_nats"] == pytest.approx(np.log(4))

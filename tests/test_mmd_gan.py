@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from deep_learning import architectures as arch
-from deep_learning import mmd_gan
+from deep_learning.network import architectures as arch
+from deep_learning.experiments.mmd import run_mmd_experiment
+from deep_learning.models import mmd_gan
 from general_tools.spectral_norm import spectral_norm_sigmas
 
 ROOT = pathlib.Path(__file__).parents[1]
@@ -168,7 +169,7 @@ def test_mmd_runner_smoke(tmp_path):
     tiny_arch = {"input": (8, 8, 3), "code": 6,
                  "generator": [dict(G_SPEC[0]), {**G_SPEC[1], "out": 3}],
                  "discriminator": d_spec()}
-    result = mmd_gan.run_mmd_experiment(
+    result = run_mmd_experiment(
         tiny_arch, dataset="cifar10", data_name="mnist_bundled", steps=2,
         batch_size=4, gan_loss="rmb", multiplier="paper",
         run_dir=str(tmp_path / "run"), steps_per_epoch=2, image_every=2,

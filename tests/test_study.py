@@ -1,4 +1,4 @@
-"""Tests for deep_learning.study: sharding, per-run score files (skip when
+"""Tests for deep_learning.experiments.study: sharding, per-run score files (skip when
 present, diverged runs) and the summary over seeds against numpy."""
 
 import json
@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pytest
 
-from deep_learning import study
+from deep_learning.experiments import study
 
 
 def test_shard_partitions_the_grid():

@@ -1,6 +1,6 @@
 """A training callback that scores the generator every N generator steps.
 
-`EvaluationCallback` runs `deep_learning.evaluate.evaluate_model` (FID, KID,
+`EvaluationCallback` runs `deep_learning.tools.evaluate.evaluate_model` (FID, KID,
 IS, k-NN, PR, DC, MS-SSIM) whenever the model's generator step
 (`model.step`, so resumed runs keep their schedule) crosses a multiple of
 `every`, and once more at the end of training. The reference features are
@@ -29,8 +29,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deep_learning.evaluate import evaluate_model
-from deep_learning.evaluate import parse_metrics
+from deep_learning.tools.evaluate import evaluate_model
+from deep_learning.tools.evaluate import parse_metrics
 from general_tools import reference_stats as ref_lib
 
 

@@ -1,6 +1,6 @@
 """Rebuilding a trained GAN from its run folder, for sampling and evaluation.
 
-A run folder (see `deep_learning.training`) holds `checkpoints/` written by
+A run folder (see `deep_learning.engine.training`) holds `checkpoints/` written by
 `callbacks.GANCheckpoint` and, with this module, `model.json`: the model's
 Keras serialisation (`keras.saving.serialize_keras_object`: class,
 generator and discriminator specs, every hyper-parameter). `load_run`
@@ -27,17 +27,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-# Importing the model modules registers their serialisable classes.
-from deep_learning import began as _began  # noqa: F401
-from deep_learning import ema as _ema  # noqa: F401
-from deep_learning import gan as _gan  # noqa: F401
-from deep_learning import gmgan as _gmgan  # noqa: F401
-from deep_learning import layers as _layers  # noqa: F401
-from deep_learning import mixture_gans as _mixture_gans  # noqa: F401
-from deep_learning import mixtures as _mixtures  # noqa: F401
-from deep_learning import mmd_gan as _mmd_gan  # noqa: F401
-from deep_learning import schedules as _schedules  # noqa: F401
-from general_tools import spectral_norm as _spectral_norm  # noqa: F401
 from general_tools.atomic_io import write_bytes_atomic
 
 MODEL_FILE = "model.json"
@@ -61,7 +50,7 @@ def save_model_config(run_dir, model):
 
     Args:
         run_dir: str or `training.RunPaths`. the run folder.
-        model: `deep_learning.gan.GAN`. the model.
+        model: `deep_learning.models.gan.GAN`. the model.
 
     Returns:
         str path of the file.

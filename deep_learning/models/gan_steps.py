@@ -1,4 +1,4 @@
-"""The train and test steps of :class:`deep_learning.gan.GAN`.
+"""The train and test steps of :class:`deep_learning.models.gan.GAN`.
 
 A mixin so that ``gan.py`` stays readable: it holds the update machinery
 (critic batches, loss scaling for replicas and mixed precision, gradient
@@ -18,7 +18,7 @@ those of each replica's own mean loss.
 import keras
 import tensorflow as tf
 
-from deep_learning.stateless_random import replica_info
+from deep_learning.models.stateless_random import replica_info
 
 # Losses whose generator loss does not depend on the real scores: their
 # generator step skips the discriminator pass on real data.

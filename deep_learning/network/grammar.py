@@ -1,7 +1,7 @@
 """The architecture grammar: layer-dict keys, their validators, and the op
 and activation registries.
 
-:mod:`deep_learning.builder` assembles models from specs checked here. Modules
+:mod:`deep_learning.network.builder` assembles models from specs checked here. Modules
 that add ops (mixture gates, latent layers, BEGAN blocks) use
 :func:`register_op` with :class:`KeySpec` entries built from the public
 validators below (:func:`positive_int`, :func:`choice`, ...), each of which

@@ -1,7 +1,7 @@
 """Ready-made architecture specs (plain lists of layer dicts).
 
 They are data, not code: every function returns a fresh list that
-:func:`deep_learning.builder.build_network` turns into a model, and the
+:func:`deep_learning.network.builder.build_network` turns into a model, and the
 ``my_tests`` scripts keep their own editable copy of the dict they run.
 
 * ``mmd_generator`` / ``mmd_discriminator``: the repulsive MMD-GAN

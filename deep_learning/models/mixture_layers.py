@@ -42,8 +42,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deep_learning.grammar import (KeySpec, boolean, choice, fail,
+from deep_learning.network.grammar import (KeySpec, boolean, choice, fail,
                                    positive_float, positive_int, register_op)
+from general_tools.gumbel import gumbel_softmax
 
 __all__ = ["TreeMixture", "MEGANGate", "GeneratorHeads", "FoldHeads",
            "tree_path_matrix", "find_layer"]
@@ -257,7 +258,6 @@ class MEGANGate(keras.layers.Layer):
         return h, logits + self.gate_bias
 
     def call(self, z, training=None):
-        from general_tools.gumbel import gumbel_softmax
         h, logits = self.experts_and_logits(z)
         gate = gumbel_softmax(logits, temperature=self.temperature, hard=True,
                               seed=self.seed_generator)

@@ -7,7 +7,7 @@
   last good one.
 * :class:`GANCheckpoint` saves the full training state (all model variables:
   G, D, EMA, step counter -- which is also the random state, see
-  ``deep_learning.gan`` -- and every optimiser's variables) every ``N``
+  ``deep_learning.models.gan`` -- and every optimiser's variables) every ``N``
   generator steps with ``tf.train.CheckpointManager``. TensorFlow writes the
   data and index files of a new checkpoint under temporary names and renames
   them, and updates the ``checkpoint`` pointer file atomically after the
@@ -36,7 +36,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from deep_learning.engine.schedules import PlateauHalving
 from general_tools.atomic_io import write_bytes_atomic  # noqa: F401  (re-exported)
+from general_tools import figures
 from general_tools.spectral_norm import spectral_norm_sigmas
 
 
@@ -68,6 +70,16 @@ def _non_finite(logs):
     """The first entry of :func:`_all_non_finite`, or None."""
     bad = _all_non_finite(logs)
     return bad[0] if bad else None
+
+
+def require_tensorboard(who):
+    """Raises when ``tensorboard`` is missing: TensorFlow >= 2.16 does not
+    install it, and without it ``tf.summary`` writes nothing, silently."""
+    if importlib.util.find_spec("tensorboard") is None:
+        raise ImportError(
+            f"{who} needs the `tensorboard` package: TensorFlow >= 2.16 does "
+            "not install it, and without it tf.summary writes nothing. "
+            "Install it with `pip install tensorboard`.")
 
 
 def _subdirs(run_dir):
@@ -116,7 +128,7 @@ def checkpoint_items(model, extra=None):
     architecture fails to restore with a shape or missing-key error.
 
     Args:
-        model: a :class:`deep_learning.gan.GAN` (compiled).
+        model: a :class:`deep_learning.models.gan.GAN` (compiled).
         extra: dict ``{name: variable}`` of more state (e.g. the plateau
             schedule's). Defaults to None.
 
@@ -139,7 +151,7 @@ def restore_latest(model, directory, extra=None):
     """Restores the newest checkpoint of ``directory`` into ``model``.
 
     Args:
-        model: a compiled :class:`deep_learning.gan.GAN`.
+        model: a compiled :class:`deep_learning.models.gan.GAN`.
         directory: str. The run's checkpoint folder.
         extra: dict of extra variables saved with the checkpoint.
 
@@ -309,11 +321,7 @@ class GANTensorBoard(keras.callbacks.Callback):
                  image_every=1000, histogram_every=0, num_images=64,
                  image_seed=1234, real_images=None):
         super().__init__()
-        if importlib.util.find_spec("tensorboard") is None:
-            raise ImportError(
-                "GANTensorBoard needs the `tensorboard` package: TensorFlow "
-                ">= 2.16 does not install it, and without it tf.summary "
-                "writes nothing. Install it with `pip install tensorboard`.")
+        require_tensorboard(type(self).__name__)
         for name, value in (("scalar_every", scalar_every),
                             ("image_every", image_every),
                             ("histogram_every", histogram_every)):
@@ -443,8 +451,6 @@ def default_callbacks(run_dir, *, checkpoint_every=1000, max_to_keep=3,
         (PlateauHalving)]``. Keras' own progress bar comes with ``fit``'s
         ``verbose=1``.
     """
-    from deep_learning.schedules import PlateauHalving
-
     logs_dir, ckpt_dir, samples_dir = _subdirs(run_dir)
     if isinstance(plateau, dict):
         plateau = PlateauHalving(**plateau)
@@ -464,3 +470,73 @@ def default_callbacks(run_dir, *, checkpoint_every=1000, max_to_keep=3,
     if plateau is not None:
         callbacks.append(plateau)
     return callbacks
+
+
+class ImageSummary(keras.callbacks.Callback):
+    """Writes image grids from ``panels_fn(model)`` every ``every`` steps.
+
+    ``panels_fn`` returns ``{tag: images (N, H, W, C) in [-1, 1]}``; each is
+    tiled into ``rows`` rows, written as a TensorBoard image under ``tag``
+    and, with ``samples_dir``, as ``<tag with / as _>_<step>.png``.
+
+    Args:
+        log_dir: str. Event-file folder (the run's ``logs``).
+        panels_fn: callable ``model -> dict``.
+        every: int. Period in generator steps. Defaults to 1000.
+        rows: int or None. Grid rows. Defaults to a near-square grid.
+        samples_dir: str or None. PNG folder. Defaults to None.
+    """
+
+    def __init__(self, log_dir, panels_fn, every=1000, rows=None,
+                 samples_dir=None):
+        super().__init__()
+        if int(every) <= 0:
+            raise ValueError(f"`every` must be positive. Received: "
+                             f"every={every}")
+        require_tensorboard(type(self).__name__)
+        self.log_dir = log_dir
+        self.panels_fn = panels_fn
+        self.every = int(every)
+        self.rows = rows
+        self.samples_dir = samples_dir
+        self.writer = None
+        self._last = None
+
+    def on_train_begin(self, logs=None):
+        os.makedirs(self.log_dir, exist_ok=True)
+        if self.samples_dir:
+            os.makedirs(self.samples_dir, exist_ok=True)
+        self.writer = tf.summary.create_file_writer(self.log_dir)
+        self._last = int(keras.ops.convert_to_numpy(self.model.step))
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(keras.ops.convert_to_numpy(self.model.step))
+        if step // self.every > self._last // self.every:
+            self.write(step)
+        self._last = step
+
+    def on_train_end(self, logs=None):
+        self.write(int(keras.ops.convert_to_numpy(self.model.step)))
+        self.writer.close()
+
+    def write(self, step):
+        """Writes every panel at ``step``."""
+        panels = self.panels_fn(self.model)
+        with self.writer.as_default(step=step):
+            for tag, images in panels.items():
+                images = np.asarray(images, np.float32)
+                grid = figures.image_grid((np.clip(images, -1, 1) + 1) / 2,
+                                  rows=self.rows)
+                tf.summary.image(tag, grid[None], max_outputs=1)
+                if self.samples_dir:
+                    name = tag.replace("/", "_")
+                    figures.save_image_grid(images, os.path.join(
+                        self.samples_dir, f"{name}_{step:08d}.png"),
+                        rows=self.rows)
+        self.writer.flush()
+
+
+__all__ = ["GANCheckpoint", "GANTensorBoard", "ImageSummary", "NonFiniteError",
+           "NonFiniteStop", "StopAtStep", "checkpoint_items",
+           "default_callbacks", "image_grid", "require_tensorboard",
+           "restore_latest"]

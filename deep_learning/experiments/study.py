@@ -2,7 +2,7 @@
 
 The ``my_tests`` study scripts (the MNIST mixture comparison, the MMD loss
 comparison) train one run per grid cell and seed, score it with
-:func:`deep_learning.evaluate.evaluate_run` and keep one JSON file per run
+:func:`deep_learning.tools.evaluate.evaluate_run` and keep one JSON file per run
 in a scores folder. A cell whose file exists is skipped, so an interrupted
 grid resumes where it stopped, and several processes can share a grid.
 :func:`summarise` turns the files into means and standard deviations over
@@ -16,6 +16,9 @@ import os
 import time
 
 import numpy as np
+import tensorflow as tf
+
+from deep_learning.tools import evaluate
 
 from general_tools.atomic_io import write_bytes_atomic
 
@@ -27,8 +30,6 @@ def limit_threads(threads):
     """Intra- and inter-op threads of this process (0 keeps TensorFlow's):
     on a small CPU, two one-thread processes train small networks faster
     than one two-thread process."""
-    import tensorflow as tf
-
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -62,8 +63,6 @@ def run_and_score(name, scores_dir, train_fn, *, metrics, num, reference,
         the recorded dict (``scores`` empty when the run diverged), or the
         existing one when the file exists.
     """
-    from deep_learning import evaluate
-
     path = os.path.join(scores_dir, f"{name}.json")
     if os.path.exists(path):
         with open(path) as f:

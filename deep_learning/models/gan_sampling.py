@@ -1,16 +1,16 @@
-"""Sampling of :class:`deep_learning.gan.GAN`: latent codes (optionally
+"""Sampling of :class:`deep_learning.models.gan.GAN`: latent codes (optionally
 truncated), images from the live or the EMA generator.
 
 The EMA generator is never materialised: its forward pass is
 ``generator.stateless_call`` with the averaged weights of
-``deep_learning.ema.WeightEMA``.
+``deep_learning.models.ema.WeightEMA``.
 """
 
 import numpy as np
 import tensorflow as tf
 from scipy import stats
 
-from deep_learning.stateless_random import normal
+from deep_learning.models.stateless_random import normal
 
 
 class GANSamplingMixin:

@@ -1,0 +1,231 @@
+"""Interpretability figures of a trained mixture of generators.
+
+:func:`mixture_figures` draws, from ``num_samples`` latent codes:
+
+* ``gating_correlation.png``: Pearson correlation between the leaves'
+  probabilities (MoG, HMoG; the HMoG paper's Fig. 11);
+* ``node_averages.png``: the probability-weighted mean image of every tree
+  node, root to leaves (HMoG; Figs. 12-13);
+* ``top_per_leaf.png``: per leaf, the ``top_k`` samples it is most
+  responsible for (MoG, HMoG, MEGAN);
+* ``per_generator.png``: the same codes through every head (MADGAN, MGAN);
+* ``gate_stats.json``: how hard the gate decides (:func:`gate_sharpness`).
+
+:class:`GateUsageLogger` logs how the gate spreads codes over the leaves
+while training (TensorBoard histogram and per-leaf shares).
+
+The figures of a finished (or interrupted) run folder::
+
+    python -m deep_learning.tools.interpretability Results/<run> --num 2000
+    # -> Results/<run>/figures_<step>/*.png (an existing folder is refused)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from deep_learning.engine.callbacks import require_tensorboard
+from deep_learning.engine.run_io import load_run, model_step
+from deep_learning.models.mixture_layers import MEGANGate, TreeMixture, find_layer
+from general_tools import figures
+from general_tools.atomic_io import write_bytes_atomic
+
+
+def _find(model, cls):
+    try:
+        return find_layer(model, cls)
+    except ValueError:
+        return None
+
+
+def leaf_usage(gan, z):
+    """(N, L) leaf / expert probabilities of codes ``z``, or None for models
+    without a gate (FC, MADGAN, MGAN). MEGAN gives its softmax gate."""
+    tree = _find(gan.generator, TreeMixture)
+    if tree is not None:
+        return tree.leaf_probabilities(z).numpy()
+    gate = _find(gan.generator, MEGANGate)
+    if gate is not None:
+        _, logits = gate.experts_and_logits(tf.convert_to_tensor(z))
+        return tf.nn.softmax(logits).numpy()
+    return None
+
+
+def gate_sharpness(usage):
+    """How decisively a gate assigns codes, from ``(N, L)`` leaf
+    probabilities (each row sums to 1).
+
+    Returns:
+        dict: ``mean_max_probability`` (mean over codes of the most
+        responsible leaf's probability; 1/L for a uniform gate, 1 for a
+        hard one), ``mean_entropy_nats`` (mean per-code entropy; log L
+        uniform, 0 hard), ``max_entropy_nats`` (log L), ``usage_entropy_nats``
+        (entropy of the mean usage: log L when every leaf carries the same
+        share), ``leaves_most_responsible`` (leaves that are the most
+        responsible one for at least one code) and ``num_codes``.
+    """
+    usage = np.asarray(usage, np.float64)
+    if usage.ndim != 2 or usage.shape[1] < 2:
+        raise ValueError(f"usage must be (N, L) with L >= 2. Received shape "
+                         f"{usage.shape}")
+    share = usage.mean(0)
+    return {
+        "mean_max_probability": float(usage.max(1).mean()),
+        "mean_entropy_nats": float(
+            -np.sum(usage * np.log(np.clip(usage, 1e-300, None)), 1).mean()),
+        "max_entropy_nats": float(np.log(usage.shape[1])),
+        "usage_entropy_nats": float(
+            -np.sum(share * np.log(np.clip(share, 1e-300, None)))),
+        "leaves_most_responsible": int(len(np.unique(usage.argmax(1)))),
+        "num_codes": int(usage.shape[0]),
+    }
+
+
+def mixture_figures(gan, out_dir, num_samples=10_000, top_k=5, seed=0,
+                    batch_size=500):
+    """Writes the figures that apply to ``gan``; returns their paths.
+
+    Args:
+        gan: a trained :class:`deep_learning.models.gan.GAN` (any of the six).
+        out_dir: str. Output folder.
+        num_samples: int. Latent codes drawn. Defaults to 10,000.
+        top_k: int. Samples per leaf. Defaults to 5.
+        seed: int. Seed of the codes. Defaults to 0.
+        batch_size: int. Generation batch. Defaults to 500.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {}
+    if hasattr(gan, "per_generator_samples"):
+        per = gan.per_generator_samples(8, seed=seed)
+        k = per.shape[0]
+        paths["per_generator"] = figures.save_image_grid(
+            per.reshape((-1,) + per.shape[2:]),
+            os.path.join(out_dir, "per_generator.png"), rows=k, cols=8)
+        return paths
+    z = gan.latent_codes(num_samples, seed=seed)
+    usage = leaf_usage(gan, z)
+    if usage is None:
+        return paths
+    paths["gate_stats"] = os.path.join(out_dir, "gate_stats.json")
+    write_bytes_atomic(paths["gate_stats"], (json.dumps(
+        gate_sharpness(usage), indent=2) + "\n").encode())
+    images = gan.generate_images(z, batch_size=batch_size)
+    paths["gating_correlation"] = figures.plot_gating_correlation(
+        usage, os.path.join(out_dir, "gating_correlation.png"))
+    paths["top_per_leaf"] = figures.plot_top_samples(
+        images, usage, os.path.join(out_dir, "top_per_leaf.png"), k=top_k)
+    tree = _find(gan.generator, TreeMixture)
+    if tree is not None and tree.depth > 1:
+        weights = np.concatenate(
+            [tree.node_probabilities(z[i:i + batch_size]).numpy()
+             for i in range(0, num_samples, batch_size)])
+        paths["node_averages"] = figures.plot_node_averages(
+            figures.node_average_images(weights, images),
+            os.path.join(out_dir, "node_averages.png"),
+            branching=tree.branching)
+    return paths
+
+
+
+
+class GateUsageLogger(keras.callbacks.Callback):
+    """Gate usage in TensorBoard during training (MoG, HMoG, MEGAN).
+
+    Every ``every`` generator steps, ``num_samples`` fixed codes go through
+    the gate; it writes the histogram ``gates/assignment`` of the leaf each
+    code is assigned to (highest probability), the scalars
+    ``gates/share_<m>`` (mean probability of leaf m) and
+    ``gates/usage_entropy`` (entropy of the mean usage, in nats; log L when
+    all leaves are used equally).
+
+    Args:
+        log_dir: str. Event-file folder (the run's ``logs/``).
+        every: int. Period in generator steps. Defaults to 500.
+        num_samples: int. Codes per measurement. Defaults to 2000.
+        seed: int. Seed of the fixed codes. Defaults to 4321.
+    """
+
+    def __init__(self, log_dir, every=500, num_samples=2000, seed=4321):
+        super().__init__()
+        self.log_dir, self.every = log_dir, int(every)
+        self.num_samples, self.seed = int(num_samples), int(seed)
+        self._writer = self._z = None
+        self._last = -1
+
+    def on_train_begin(self, logs=None):
+        require_tensorboard(type(self).__name__)
+        self._writer = tf.summary.create_file_writer(self.log_dir)
+        self._z = self.model.latent_codes(self.num_samples, seed=self.seed)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(keras.ops.convert_to_numpy(self.model.step))
+        if step == self._last or step % self.every:
+            return
+        self._last = step
+        self.write(step)
+
+    def write(self, step):
+        usage = leaf_usage(self.model, self._z)
+        if usage is None:
+            return
+        share = usage.mean(0)
+        with self._writer.as_default(step=step):
+            tf.summary.histogram("gates/assignment",
+                                 np.argmax(usage, 1).astype(np.float32),
+                                 buckets=usage.shape[1])
+            for m, value in enumerate(share):
+                tf.summary.scalar(f"gates/share_{m}", float(value))
+            tf.summary.scalar("gates/usage_entropy",
+                              gate_sharpness(usage)["usage_entropy_nats"])
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.flush()
+
+
+def main(argv=None):
+    """``python -m deep_learning.tools.interpretability RUN_DIR [--out DIR]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m deep_learning.tools.interpretability",
+        description="Interpretability figures of a mixture run folder.")
+    parser.add_argument("run_dir")
+    parser.add_argument("--num", type=int, default=10_000,
+                        help="latent codes drawn")
+    parser.add_argument("--top_k", type=int, default=5,
+                        help="samples per leaf")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--step", type=int, default=None,
+                        help="checkpoint step (default: the newest)")
+    parser.add_argument("--out", default=None,
+                        help="folder; default RUN_DIR/figures_<step>")
+    args = parser.parse_args(argv)
+    gan = load_run(args.run_dir, args.step)
+    out = args.out or os.path.join(args.run_dir,
+                                   f"figures_{model_step(gan)}")
+    if os.path.exists(out) and os.listdir(out):
+        parser.error(f"{out} exists and is not empty; choose another --out")
+    paths = mixture_figures(gan, out, num_samples=args.num, top_k=args.top_k,
+                            seed=args.seed)
+    if not paths:
+        print(f"{args.run_dir}: the model has no gate or heads; no figures")
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    if "gate_stats" in paths:
+        with open(paths["gate_stats"]) as f:
+            print(f.read().strip())
+    return paths
+
+
+__all__ = ["GateUsageLogger", "gate_sharpness", "leaf_usage", "main",
+           "mixture_figures"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Sample grids and latent interpolations from a trained run.
+
+Command line::
+
+    python -m deep_learning.tools.sample RUN_DIR --num 64 --truncate 0.25 \\
+        --out grid.png [--seed 0] [--step 20000] [--rows 8]
+    python -m deep_learning.tools.sample RUN_DIR --interpolate 8 --steps 10 \\
+        [--method slerp|linear] --out interp.png
+
+Truncation (`--truncate t`) keeps the most likely latent codes: for the
+normal prior, codes with `||z||^2 > chi2_d.ppf(1 - t)` are redrawn
+(`GAN.latent_codes`), the HMoG paper's "disregard the least likely 25%" for
+`t = 0.25`.
+
+Interpolation grids: row r joins the codes `z_a = codes[2r]` and
+`z_b = codes[2r + 1]` (drawn with `seed`, truncated if asked); column c is
+`t = c / (steps - 1)`. `"slerp"` (default) is the spherical interpolation
+of White, "Sampling Generative Networks" (2016):
+
+    slerp(z_a, z_b; t) = sin((1 - t) w) / sin(w) z_a + sin(t w) / sin(w) z_b,
+    w = arccos(<z_a, z_b> / (|z_a| |z_b|)),
+
+which stays near the shell where Gaussian codes concentrate, unlike the
+straight line (`"linear"`, `(1 - t) z_a + t z_b`) whose midpoints have
+norms about 1/sqrt(2) of typical ones. Slerp falls back to the straight
+line when the codes are (anti)parallel to within 1e-7.
+
+Multi-head models (MADGAN, MGAN) send each code through every generator;
+`--head` picks which generator's images the interpolation shows.
+"""
+
+import argparse
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from deep_learning.engine import run_io
+from general_tools import figures
+
+METHODS = ("slerp", "linear")
+
+
+def slerp(z_a, z_b, t):
+    """Spherical interpolation between rows of `z_a` and `z_b`.
+
+    Args:
+        z_a: array `(n, d)`. start codes.
+        z_b: array `(n, d)`. end codes.
+        t: array `(m,)`. fractions in [0, 1].
+
+    Returns:
+        float32 array `(n, m, d)`.
+    """
+    z_a = np.asarray(z_a, np.float64)
+    z_b = np.asarray(z_b, np.float64)
+    t = np.asarray(t, np.float64)[None, :, None]
+    cos = np.sum(z_a * z_b, axis=1) / np.maximum(
+        np.linalg.norm(z_a, axis=1) * np.linalg.norm(z_b, axis=1), 1e-30)
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))[:, None, None]
+    sin = np.sin(omega)
+    linear = (1.0 - t) * z_a[:, None] + t * z_b[:, None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        spherical = (np.sin((1.0 - t) * omega) / sin * z_a[:, None]
+                     + np.sin(t * omega) / sin * z_b[:, None])
+    return np.where(sin > 1e-7, spherical, linear).astype(np.float32)
+
+
+def interpolation_codes(z_a, z_b, steps, method="slerp"):
+    """Codes of an interpolation grid, row-major `(n * steps, d)`.
+
+    Args:
+        z_a: array `(n, d)`. row starts.
+        z_b: array `(n, d)`. row ends.
+        steps: int. columns, >= 2 (both ends included).
+        method: str. "slerp" or "linear". Defaults to "slerp".
+
+    Returns:
+        float32 array `(n * steps, d)`.
+    """
+    if method not in METHODS:
+        raise ValueError(
+            f"`method` must be one of {METHODS}; received {method!r}.")
+    if isinstance(steps, bool) or int(steps) != steps or steps < 2:
+        raise ValueError(f"`steps` must be an integer >= 2; received "
+                         f"{steps!r}.")
+    z_a = np.asarray(z_a, np.float32)
+    z_b = np.asarray(z_b, np.float32)
+    t = np.linspace(0.0, 1.0, int(steps))
+    if method == "slerp":
+        grid = slerp(z_a, z_b, t)
+    else:
+        grid = ((1.0 - t)[None, :, None] * z_a[:, None]
+                + t[None, :, None] * z_b[:, None]).astype(np.float32)
+    return grid.reshape(-1, z_a.shape[1])
+
+
+def images_for_codes(model, z, use_ema=None, head=0):
+    """Images of codes `z`; for multi-head models those of generator
+    `head` (their `generate_images` returns every head's, generator-major).
+    """
+    images = model.generate_images(tf.constant(z), use_ema=use_ema)
+    n = len(z)
+    if len(images) != n:
+        heads = len(images) // n
+        if heads * n != len(images) or not 0 <= int(head) < heads:
+            raise ValueError(
+                f"`head` must be in [0, {heads}); received {head!r}.")
+        images = images.reshape((heads, n) + images.shape[1:])[int(head)]
+    return images
+
+
+def interpolation_grid(model, pairs, steps=10, method="slerp", seed=0,
+                       truncation=None, use_ema=None, head=0):
+    """Images `(pairs * steps, H, W, C)` of a latent interpolation grid.
+
+    Args:
+        model: `deep_learning.models.gan.GAN`.
+        pairs: int. rows (pairs of end codes).
+        steps: int. columns. Defaults to 10.
+        method: str. "slerp" or "linear". Defaults to "slerp".
+        seed: int. seed of the end codes. Defaults to 0.
+        truncation: float or None. truncation of the end codes.
+        use_ema: bool or None. EMA generator (None: when present).
+        head: int. generator shown by multi-head models. Defaults to 0.
+    """
+    if isinstance(pairs, bool) or int(pairs) != pairs or pairs < 1:
+        raise ValueError(f"`pairs` must be an integer >= 1; received "
+                         f"{pairs!r}.")
+    ends = np.asarray(model.latent_codes(2 * int(pairs), seed=seed,
+                                         truncation=truncation))
+    codes = interpolation_codes(ends[0::2], ends[1::2], steps, method)
+    return images_for_codes(model, codes, use_ema, head)
+
+
+def _free_path(path):
+    stem, ext = os.path.splitext(path)
+    index = 0
+    while os.path.exists(path):
+        index += 1
+        path = f"{stem}_{index}{ext}"
+    return path
+
+
+def build_parser():
+    """The command-line parser of `python -m deep_learning.tools.sample`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m deep_learning.tools.sample",
+        description="Sample grids and latent interpolations of a run.")
+    parser.add_argument("run_dir")
+    parser.add_argument("--num", type=int, default=64)
+    parser.add_argument("--rows", type=int, default=None)
+    parser.add_argument("--truncate", type=float, default=None,
+                        help="fraction of least likely codes to disregard")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--step", type=int, default=None)
+    parser.add_argument("--ema", choices=("auto", "yes", "no"),
+                        default="auto")
+    parser.add_argument("--interpolate", type=int, default=0,
+                        help="rows of an interpolation grid (0: samples)")
+    parser.add_argument("--steps", type=int, default=10,
+                        help="interpolation columns")
+    parser.add_argument("--method", choices=METHODS, default="slerp")
+    parser.add_argument("--head", type=int, default=0)
+    parser.add_argument("--out", default=None,
+                        help="PNG path; default RUN_DIR/samples/"
+                             "sample_<step>.png (never overwritten)")
+    parser.add_argument("--save_npy", action="store_true",
+                        help="also save the images as .npy next to the PNG")
+    return parser
+
+
+def main(argv=None):
+    """Entry point; returns the path of the PNG written."""
+    args = build_parser().parse_args(argv)
+    model = run_io.load_run(args.run_dir, args.step)
+    step = run_io.model_step(model)
+    use_ema = {"auto": None, "yes": True, "no": False}[args.ema]
+    if args.interpolate:
+        images = interpolation_grid(
+            model, args.interpolate, args.steps, args.method, args.seed,
+            args.truncate, use_ema, args.head)
+        rows, cols, kind = args.interpolate, args.steps, "interp"
+    else:
+        if args.num < 1:
+            raise ValueError(f"`--num` must be >= 1; received {args.num}.")
+        images = model.sample(args.num, seed=args.seed,
+                              truncation=args.truncate, use_ema=use_ema)
+        rows, cols, kind = args.rows, None, "sample"
+    out = args.out or _free_path(os.path.join(
+        args.run_dir, "samples", f"{kind}_{step}.png"))
+    figures.save_image_grid(images, out, rows=rows, cols=cols)
+    if args.save_npy:
+        np.save(os.path.splitext(out)[0] + ".npy", images)
+    print(f"wrote {out} ({len(images)} images, step {step})")
+    return out
+
+
+__all__ = ["METHODS", "build_parser", "images_for_codes", "interpolation_codes",
+           "interpolation_grid", "main", "slerp"]
+
+
+if __name__ == "__main__":
+    main()
