@@ -111,7 +111,8 @@ def k_update(k, loss_real, loss_fake, gamma, lambda_k=0.001, k_min=0.0,
     return tf.clip_by_value(_f32(k) + step, float(k_min), float(k_max))
 
 
-@register_loss("began")
+@register_loss("began", g_reads_real=False,
+               metrics=("d_real", "d_fake", "balance", "m_global"))
 def began(s_real, s_fake, *, k=0.0, gamma=0.5):
     """BEGAN losses from per-example auto-encoder losses (the "scores").
 

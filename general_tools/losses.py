@@ -1,7 +1,9 @@
 """GAN and MMD-GAN losses behind one entry point, `gan_loss`.
 
 Every loss is a pure function `fn(s_real, s_fake, *, **params)` registered
-under a name with `@register_loss(name)`. It takes the discriminator's
+under a name with `@register_loss(name, g_reads_real=..., metrics=...)`,
+which declares the keys of its metrics and whether its generator loss reads
+the real scores (`loss_info(name)`). It takes the discriminator's
 scores on a real and a generated batch and returns
 `(loss_d, loss_g, metrics)`:
 
@@ -34,8 +36,10 @@ loss_d, loss_g, metrics = gan_loss("rep", s_real, s_fake,
 ```
 """
 
+import dataclasses
 import functools
 import inspect
+from typing import Callable
 
 import tensorflow as tf
 
@@ -45,17 +49,42 @@ _LOSSES = {}
 
 DEFAULT_SIGMAS = (1.0, 2.0 ** 0.5, 2.0, 8.0 ** 0.5, 4.0)
 DEFAULT_ALPHAS = (0.2, 0.5, 1.0, 2.0, 5.0)
+_MMD_METRICS = ("d_real", "d_fake", "kxx", "kyy", "kxy", "mmd2")
 
 
-def register_loss(name):
+@dataclasses.dataclass(frozen=True)
+class LossInfo:
+    """What a registered loss declares about itself.
+
+    Attributes:
+        name: str. Its registered name.
+        fn: the loss function.
+        metrics: tuple of str. The keys of the metrics dict it returns, in
+            order (the engine creates one tracker per key before training).
+        g_reads_real: bool. Whether its generator loss depends on the real
+            scores; when False the engine's generator step skips scoring
+            the real batch.
+    """
+
+    name: str
+    fn: Callable
+    metrics: tuple
+    g_reads_real: bool
+
+
+def register_loss(name, *, g_reads_real, metrics=("d_real", "d_fake")):
     """Decorator that registers a loss function under `name`.
 
     The function must have the signature `fn(s_real, s_fake, *, ...)` with
     its hyper-parameters as keyword arguments with defaults, and return
-    `(loss_d, loss_g, metrics)`.
+    `(loss_d, loss_g, metrics)` whose metrics dict has exactly the keys
+    declared here (`gan_loss` checks).
 
     Args:
         name: str. name used by `gan_loss`.
+        g_reads_real: bool. whether `loss_g` depends on `s_real`.
+        metrics: sequence of str. keys of the returned metrics. Defaults to
+            `("d_real", "d_fake")`.
 
     Returns:
         the decorator, which returns the function unchanged.
@@ -63,16 +92,26 @@ def register_loss(name):
     if not isinstance(name, str) or not name:
         raise ValueError(
             f"`name` must be a non-empty string. Received: name={name!r}")
+    if not isinstance(g_reads_real, bool):
+        raise ValueError(
+            f"`g_reads_real` must be True or False. Received: "
+            f"g_reads_real={g_reads_real!r}")
+    metrics = tuple(metrics)
+    if not all(isinstance(m, str) and m for m in metrics) or len(
+            set(metrics)) != len(metrics):
+        raise ValueError(
+            f"`metrics` must be distinct non-empty strings. Received: "
+            f"metrics={metrics!r}")
 
     def decorator(fn):
         existing = _LOSSES.get(name)
         if existing is not None and (
-                existing.__module__, existing.__qualname__) != (
+                existing.fn.__module__, existing.fn.__qualname__) != (
                 fn.__module__, fn.__qualname__):
             raise ValueError(
                 f"A loss named '{name}' is already registered "
-                f"({existing.__module__}.{existing.__qualname__}).")
-        _LOSSES[name] = fn
+                f"({existing.fn.__module__}.{existing.fn.__qualname__}).")
+        _LOSSES[name] = LossInfo(name, fn, metrics, g_reads_real)
         return fn
 
     return decorator
@@ -81,6 +120,12 @@ def register_loss(name):
 def available_losses():
     """Sorted list of the registered loss names."""
     return sorted(_LOSSES)
+
+
+def loss_info(name):
+    """The :class:`LossInfo` of a registered loss (its metric keys and
+    whether its generator loss reads the real scores)."""
+    return _get_loss(name)
 
 
 def loss_parameters(name):
@@ -92,7 +137,7 @@ def loss_parameters(name):
     Returns:
         dict mapping parameter name to its default value.
     """
-    fn = _get_loss(name)
+    fn = _get_loss(name).fn
     params = list(inspect.signature(fn).parameters.values())[2:]
     return {p.name: p.default for p in params}
 
@@ -118,7 +163,8 @@ def gan_loss(name, s_real, s_fake, **params):
         tuple `(loss_d, loss_g, metrics)` of two float32 scalars and a dict
         of float32 scalars.
     """
-    fn = _get_loss(name)
+    info = _get_loss(name)
+    fn = info.fn
     allowed = list(loss_parameters(name))
     unknown = sorted(set(params) - set(allowed))
     if unknown:
@@ -131,7 +177,12 @@ def gan_loss(name, s_real, s_fake, **params):
         raise ValueError(
             f"Bad parameters for loss '{name}': {err}. "
             f"Received: {sorted(params)}") from None
-    return fn(s_real, s_fake, **params)
+    loss_d, loss_g, metrics = fn(s_real, s_fake, **params)
+    if set(metrics) != set(info.metrics):
+        raise ValueError(
+            f"Loss '{name}' returned the metrics {list(metrics)} but declared "
+            f"{list(info.metrics)} when it registered.")
+    return loss_d, loss_g, metrics
 
 
 # ---------------------------------------------------------------------------
@@ -173,7 +224,7 @@ def _check_rep_weights(rep_weights):
 # Classic losses: mean over all score elements.
 
 
-@register_loss("logistic")
+@register_loss("logistic", g_reads_real=False)
 def logistic(s_real, s_fake):
     """Non-saturating logistic loss (Goodfellow et al. 2014, Sec. 3).
 
@@ -187,7 +238,7 @@ def logistic(s_real, s_fake):
     return loss_d, loss_g, _mean_metrics(s_real, s_fake)
 
 
-@register_loss("minimax")
+@register_loss("minimax", g_reads_real=False)
 def minimax(s_real, s_fake):
     """Original saturating minimax loss (Goodfellow et al. 2014, eq. 1).
 
@@ -200,7 +251,7 @@ def minimax(s_real, s_fake):
     return loss_d, loss_g, _mean_metrics(s_real, s_fake)
 
 
-@register_loss("hinge")
+@register_loss("hinge", g_reads_real=False)
 def hinge(s_real, s_fake):
     """Hinge loss (Lim & Ye 2017; Miyato et al. 2018).
 
@@ -213,7 +264,7 @@ def hinge(s_real, s_fake):
     return loss_d, loss_g, _mean_metrics(s_real, s_fake)
 
 
-@register_loss("wasserstein")
+@register_loss("wasserstein", g_reads_real=False)
 def wasserstein(s_real, s_fake):
     """Wasserstein critic loss (Arjovsky et al. 2017).
 
@@ -227,7 +278,7 @@ def wasserstein(s_real, s_fake):
     return loss_d, loss_g, _mean_metrics(s_real, s_fake)
 
 
-@register_loss("lsgan")
+@register_loss("lsgan", g_reads_real=False)
 def lsgan(s_real, s_fake, *, fake_target=0.0, real_target=1.0,
           gen_target=1.0):
     """Least-squares GAN (Mao et al. 2017, eq. 2) with the 1/2 factors.
@@ -254,7 +305,7 @@ def lsgan(s_real, s_fake, *, fake_target=0.0, real_target=1.0,
 # MMD losses: scores are points in R^d; x = generated, y = real.
 
 
-@register_loss("mmd")
+@register_loss("mmd", g_reads_real=True, metrics=_MMD_METRICS)
 def mmd(s_real, s_fake, *, sigmas=DEFAULT_SIGMAS):
     """Attractive MMD-GAN loss with a mixture of Gaussian kernels.
 
@@ -271,7 +322,7 @@ def mmd(s_real, s_fake, *, sigmas=DEFAULT_SIGMAS):
     return _attractive_mmd(s_real, s_fake, kernel_fn)
 
 
-@register_loss("mmd_t")
+@register_loss("mmd_t", g_reads_real=True, metrics=_MMD_METRICS)
 def mmd_t(s_real, s_fake, *, alphas=DEFAULT_ALPHAS):
     """Attractive MMD-GAN loss with a mixture of rational-quadratic kernels.
 
@@ -295,7 +346,7 @@ def _attractive_mmd(s_real, s_fake, kernel_fn):
     return -mmd2, mmd2, _mmd_metrics(s_real, s_fake, kxx, kyy, kxy)
 
 
-@register_loss("rep")
+@register_loss("rep", g_reads_real=True, metrics=_MMD_METRICS)
 def rep(s_real, s_fake, *, rep_weights=(0.0, -1.0), sigma=1.0):
     """Repulsive MMD-GAN loss (Wang et al. 2019, eq. 4; loss type `'rep'`).
 
@@ -321,7 +372,8 @@ def rep(s_real, s_fake, *, rep_weights=(0.0, -1.0), sigma=1.0):
     return loss_d, loss_g, _mmd_metrics(s_real, s_fake, kxx, kyy, kxy)
 
 
-@register_loss("rmb")
+@register_loss("rmb", g_reads_real=True,
+               metrics=_MMD_METRICS + ("kxx_b", "kyy_b"))
 def rmb(s_real, s_fake, *, rep_weights=(0.0, -1.0), sigma=1.0,
         lower_bound=0.25, upper_bound=4.0):
     """Repulsive MMD-GAN loss with a bounded Gaussian kernel (Wang et al.

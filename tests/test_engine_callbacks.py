@@ -187,8 +187,8 @@ def test_checkpoint_restores_the_full_state(finished_run):
 class _NaNAfterThree(GAN):
     """The discriminator loss becomes NaN from the 4th generator step."""
 
-    def loss_terms(self, real, fake, s_real, s_fake):
-        loss_d, loss_g, logs = super().loss_terms(real, fake, s_real, s_fake)
+    def loss_terms(self, record):
+        loss_d, loss_g, logs = super().loss_terms(record)
         bad = tf.convert_to_tensor(self.step) >= 3
         # NaN in the loss and in every D gradient.
         return loss_d * tf.where(bad, np.nan, 1.0), loss_g, logs

@@ -296,3 +296,60 @@ def test_conditional_accuracy_reads_components_in_row_order(tmp_path):
     got = script.conditional_accuracy(model, None, 4,
                                       extractor=Labeller(mapping))
     assert got == pytest.approx((k - 1) / k)
+
+
+MIRRORED_SCRIPT = '''
+import json, os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+from deep_learning.models.gmgan import GMGAN
+G = [{"op": "d", "out": 16, "act": "relu"},
+     {"op": "d", "out": 64, "act": "tanh", "out_reshape": [8, 8, 1]}]
+D = [{"op": "c", "out": 4, "kernel": 4, "strides": 2,
+      "act": ["lrelu", 0.2], "out_reshape": [-1]}, {"op": "d", "out": 4}]
+x = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("f4")
+y = np.arange(16) % 3
+
+def run(strategy):
+    with strategy.scope():
+        model = GMGAN(G, D, latent_dim=5, num_components=3,
+                      supervised="k_plus_one", mixture_seed=2, seed=4)
+        model.set_weights([np.full(w.shape, 0.05 * (i + 1) % 0.3, w.dtype)
+                           if w.ndim > 1 else w for i, w in
+                           enumerate(model.get_weights())])
+        model.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05))
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    hist = model.fit(data, epochs=1, verbose=0)
+    return ([float(v) for v in hist.history["gm/class_ce_fake"]],
+            [w.tolist() for w in model.generator.get_weights()[:2]])
+
+one = run(tf.distribute.get_strategy())
+two = run(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))
+print(json.dumps({"one": one, "two": two}))
+'''
+
+
+@pytest.mark.slow
+def test_supervised_gmgan_under_mirrored_strategy(tmp_path):
+    """Labels and the drawn Gaussians reach each replica's loss through the
+    step record: two replicas train as one device on the global batch."""
+    import json
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = tmp_path / "mirrored.py"
+    script.write_text(MIRRORED_SCRIPT)
+    out = subprocess.run([sys.executable, str(script), root],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(result["two"][0], result["one"][0], rtol=1e-5)
+    for a, b in zip(result["two"][1], result["one"][1]):
+        np.testing.assert_allclose(np.array(a), np.array(b), atol=1e-5)

@@ -323,6 +323,31 @@ def test_mmd_losses_need_equal_batches():
 
 def test_register_loss_rejects_duplicates_and_bad_names():
     with pytest.raises(ValueError, match="already registered"):
-        losses.register_loss("hinge")(lambda s_real, s_fake: None)
+        losses.register_loss("hinge", g_reads_real=False)(
+            lambda s_real, s_fake: None)
     with pytest.raises(ValueError, match="name"):
-        losses.register_loss("")
+        losses.register_loss("", g_reads_real=False)
+    with pytest.raises(ValueError, match="g_reads_real"):
+        losses.register_loss("x", g_reads_real="no")
+    with pytest.raises(ValueError, match="metrics"):
+        losses.register_loss("x", g_reads_real=False, metrics=("a", "a"))
+
+
+@pytest.mark.parametrize("name", losses.available_losses())
+def test_each_loss_returns_the_metrics_it_declared(name):
+    rng = np.random.default_rng(0)
+    s_real, s_fake = rng.normal(size=(2, 6, 3)).astype("float32")
+    _, _, metrics = losses.gan_loss(name, s_real, s_fake)
+    assert list(metrics) == list(losses.loss_info(name).metrics)
+
+
+def test_a_loss_returning_undeclared_metrics_is_refused():
+    @losses.register_loss("_test_undeclared", g_reads_real=False)
+    def undeclared(s_real, s_fake):
+        return 0.0, 0.0, {"d_real": 0.0, "extra": 1.0}
+
+    try:
+        with pytest.raises(ValueError, match="'extra'.*declared"):
+            losses.gan_loss("_test_undeclared", np.zeros(2), np.zeros(2))
+    finally:
+        losses._LOSSES.pop("_test_undeclared")

@@ -8,6 +8,7 @@ from deep_learning.models.mixture_gans import (MADGAN, MEGAN, MGAN, MODELS,
                                         generator_spec, make_mixture_gan,
                                         objective_of)
 from deep_learning.engine.schedules import make_adam
+from deep_learning.models.step_record import StepRecord
 
 TINY = dict(image_shape=(8, 8, 1), latent_dim=4, start=(2, 2, 8),
             g_widths=(4,), d_widths=(4, 8))
@@ -24,19 +25,32 @@ def _np_bce(logits, target):
     return -(target * np.log(p) + (1 - target) * np.log(1 - p)).mean()
 
 
+def _record(gan, s_real, s_fake, codes):
+    """A step record of ``codes`` latent codes whose fakes scored
+    ``s_fake`` (multi-head models: the head of each fake comes from the
+    draw, as in training)."""
+    z, extras = gan.draw_latent(codes, gan._seed(0, 0))
+    return StepRecord(real=None, labels=None, z=z, latent=extras, fake=None,
+                      s_real=s_real, s_fake=s_fake, step=0, seed=None)
+
+
 def test_madgan_losses_match_numpy():
     rng = np.random.default_rng(0)
     gan = make_mixture_gan("madgan", k=3, **TINY)
     s_real = rng.normal(size=(4, 4)).astype("float32")
     s_fake = rng.normal(size=(12, 4)).astype("float32")
-    loss_d, loss_g, _ = gan.loss_terms(None, None, s_real, s_fake)
+    loss_d, loss_g, _ = gan.loss_terms(_record(gan, s_real, s_fake, 4))
     labels = np.repeat(np.arange(3), 4) + 1  # generator-major
     ref_d = _np_ce(s_real, np.zeros(4, int)) + _np_ce(s_fake, labels)
     ref_g = _np_ce(s_fake, np.zeros(12, int))  # -log D_0, non-saturating
     assert float(loss_d) == pytest.approx(ref_d, rel=1e-5)
     assert float(loss_g) == pytest.approx(ref_g, rel=1e-5)
     sat = make_mixture_gan("madgan", k=3, saturating=True, **TINY)
-    _, loss_sat, _ = sat.loss_terms(None, None, s_real, s_fake)
+    _, loss_sat, _ = sat.loss_terms(_record(sat, s_real, s_fake, 4))
+    # The generator step has no real scores; its loss_d drops their term.
+    loss_d_g, loss_g_g, _ = gan.loss_terms(_record(gan, None, s_fake, 4))
+    assert float(loss_g_g) == float(loss_g)
+    assert float(loss_d_g) == pytest.approx(_np_ce(s_fake, labels), rel=1e-5)
     p0 = np.exp(s_fake[:, 0]) / np.exp(s_fake).sum(1)
     assert float(loss_sat) == pytest.approx(np.log(1 - p0).mean(), rel=1e-4)
 
@@ -46,7 +60,9 @@ def test_mgan_losses_match_numpy():
     gan = make_mixture_gan("mgan", k=2, beta=0.5, **TINY)
     s_real = rng.normal(size=(6, 3)).astype("float32")
     s_fake = rng.normal(size=(6, 3)).astype("float32")
-    loss_d, loss_g, logs = gan.loss_terms(None, None, s_real, s_fake)
+    # MGAN draws B // K codes per update: 6 real images, 3 codes, 6 fakes.
+    assert int(gan.latent_batch_size(6)) == 3
+    loss_d, loss_g, logs = gan.loss_terms(_record(gan, s_real, s_fake, 3))
     ce = _np_ce(s_fake[:, 1:], np.repeat(np.arange(2), 3))
     ref_d = _np_bce(s_real[:, 0], 1) + _np_bce(s_fake[:, 0], 0) + 0.5 * ce
     ref_g = _np_bce(s_fake[:, 0], 1) + 0.5 * ce
@@ -67,6 +83,36 @@ def test_megan_load_balance_matches_numpy():
     y /= y.sum(1, keepdims=True)
     share = y.sum(0) / y.sum()
     assert loss == pytest.approx(10 * np.mean((share - 1 / 3) ** 2), rel=1e-4)
+
+
+def test_megan_balancing_is_an_extra_update_of_the_gate_only():
+    """The engine runs MEGAN's load balancing as an extra update: one
+    optimiser step on the gate's projection and gate weights with the
+    gradient of load_balance_loss; the experts and B_s do not move."""
+    gan = make_mixture_gan("megan", k=3, lb_weight=10.0, **TINY)
+    gan.compile(make_adam(1e-4), make_adam(1e-4),
+                lb_optimizer=tf.keras.optimizers.SGD(0.5))
+    (update,) = gan.extra_updates()
+    assert update.name == "lb" and update.optimizer is gan.lb_optimizer
+    gating = {id(v) for v in gan.gate.gating_weights}
+    assert {id(v) for v in update.variables} == gating
+    before = {v.path: v.numpy().copy() for v in gan.generator.variables}
+    step = tf.constant(7, tf.int64)
+    with tf.GradientTape() as tape:
+        expected, _ = update.loss_fn(step)
+    grads = tape.gradient(expected, update.variables)
+    logs = gan._extra_update(update, step)
+    assert float(logs["megan/load_balance"]) == pytest.approx(
+        float(expected), rel=1e-6)
+    assert float(logs["grad_norm/lb"][0]) == pytest.approx(
+        float(tf.linalg.global_norm(grads)), rel=1e-5)
+    moved = {v.path for v in gan.generator.variables
+             if np.abs(v.numpy() - before[v.path]).max() > 0}
+    assert moved == {v.path for v in update.variables}
+    for var, grad in zip(update.variables, grads):
+        np.testing.assert_allclose(var.numpy(),
+                                   before[var.path] - 0.5 * grad.numpy(),
+                                   rtol=1e-5, atol=1e-7)
 
 
 def test_model_classes_and_specs():

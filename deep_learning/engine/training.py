@@ -303,8 +303,8 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
     if run_dir is None:
         opts = model.optimizers_by_name()
         run_dir = os.path.join(root, run_name(
-            model_tag, hp["gan_loss"], _lr_value(opts["d"]),
-            _lr_value(opts["g"]), hp["n_critic"], hp["seed"]))
+            model_tag, model.gan_loss, _lr_value(opts["d"]),
+            _lr_value(opts["g"]), model.n_critic, model.seed))
     paths = prepare_run_dir(run_dir, full_config)
     # model.json: what `deep_learning.engine.run_io.load_run` (and so the evaluate
     # and sample commands) rebuild the model from.

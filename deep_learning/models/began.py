@@ -113,15 +113,16 @@ class BEGAN(GAN):
         return began_losses.autoencoder_loss(
             x, self.reconstruct(x, training), eta=self.eta)
 
-    def loss_terms(self, real, fake, s_real, s_fake):
+    def loss_terms(self, record):
         loss_d, loss_g, metrics = losses_lib.gan_loss(
-            "began", s_real, s_fake, k=tf.convert_to_tensor(self.k_t),
+            "began", record.s_real, record.s_fake,
+            k=tf.convert_to_tensor(self.k_t),
             gamma=self.gamma)
         return loss_d, loss_g, {f"began/{k}": v for k, v in metrics.items()}
 
-    def post_update(self, d_logs):
+    def post_update(self, logs):
         """``k_{t+1} = clip(k_t + lambda_k * balance, k_min, k_max)``."""
-        balance = tf.cast(d_logs["began/balance"], tf.float32)
+        balance = tf.cast(logs["began/balance"], tf.float32)
         ctx = tf.distribute.get_replica_context()
         if ctx is not None and ctx.num_replicas_in_sync > 1:
             balance = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, balance)
@@ -139,11 +140,6 @@ class BEGAN(GAN):
                       k_init=self.k_init, k_min=self.k_min, k_max=self.k_max,
                       eta=self.eta)
         return config
-
-    def hparams(self):
-        return {**super().hparams(), "gamma": self.gamma,
-                "lambda_k": self.lambda_k, "k_init": self.k_init,
-                "k_range": [self.k_min, self.k_max], "eta": self.eta}
 
 
 def began_image_panels(model, real_images, z):

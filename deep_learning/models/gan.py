@@ -36,24 +36,31 @@ penalties and scores are float32 under mixed precision. Under
 ``mixed_float16`` every optimiser is wrapped in a
 ``keras.optimizers.LossScaleOptimizer``.
 
-Hooks for subclasses (mixtures, BEGAN, MMD variants) -- override only what
-differs:
+Hooks for subclasses (mixtures, BEGAN, GM-GAN, MMD variants) -- override
+only what differs. Loss and penalty hooks receive one
+:class:`~deep_learning.models.step_record.StepRecord` of the update (real
+batch and labels, latent codes and the extras of their draw, fake batch,
+scores, step, seed):
 
-* :meth:`sample_latent` ``(batch_size, seed, training) -> z``
+* :meth:`latent_batch_size` ``(batch) -> n``: codes a step draws for a real
+  batch of ``batch`` (MGAN: ``batch // K``, its K heads give ``batch``)
+* :meth:`draw_latent` ``(n, seed, training) -> (z, extras)``; the public
+  :meth:`sample_latent` returns its ``z``
 * :meth:`generate` ``(z, training) -> images`` (float32)
 * :meth:`score_pair` ``(real, fake, training) -> (s_real, s_fake)``
-* :meth:`loss_terms` ``(real, fake, s_real, s_fake) ->
-  (loss_d, loss_g, logs)``
-* :meth:`penalty_terms` ``(real, fake, seed) -> {name: weighted penalty}``
-* :meth:`post_update` ``(d_logs) -> logs`` after each generator step
+* :meth:`loss_terms` ``(record) -> (loss_d, loss_g, logs)``
+* :meth:`penalty_terms` ``(record) -> {name: weighted penalty}``
+* :meth:`extra_updates` ``() -> [ExtraUpdate]``: more optimiser updates of
+  every generator step (MEGAN's load balancing)
+* :meth:`post_update` ``(logs) -> logs`` after each generator step (state
+  that is not a gradient update, e.g. BEGAN's ``k_t``)
 * :meth:`g_loss_needs_real` whether the generator step scores real data
+  (from the loss's registration for named losses)
 * :meth:`extra_metrics` names of the extra keys the hooks log
 * :meth:`generator_variables`, :meth:`discriminator_variables`,
   :meth:`optimizers_by_name`, :meth:`build_optimizers` (extra optimisers)
 * ``_seed(step, stream)``: a stateless seed for a subclass's own draws
-  (streams 256..1023 are free); ``_scale(loss, optimizer)`` and
-  ``_apply(optimizer, tape, scaled_loss, variables)`` run an extra optimiser
-  with the engine's replica and loss scaling.
+  (streams 256..1023 are free).
 
 Every key a hook logs needs a tracker, created before training (variables
 cannot be created inside a distributed ``train_step``): declare extra keys
@@ -67,20 +74,20 @@ numbers than TensorFlow's kernels from the same seeds, so a run and its
 resumption must use the same ``jit_compile``.
 """
 
+import json
+
 import keras
-import numpy as np
 import tensorflow as tf
 
 from deep_learning.models.ema import WeightEMA
 from deep_learning.network.builder import build_network
 from deep_learning.models.gan_sampling import GANSamplingMixin
-from deep_learning.models.gan_steps import G_LOSS_IGNORES_REAL, GANStepsMixin
+from deep_learning.models.gan_steps import GANStepsMixin
 from deep_learning.models.stateless_random import (normal, replica_slice,
-                                            step_seed, uniform)
+                                                   step_seed, uniform)
 from general_tools import losses as losses_lib
 from general_tools import penalties as penalties_lib
 
-_G_LOSS_IGNORES_REAL = G_LOSS_IGNORES_REAL  # kept for importers
 _UPDATES = ("alternating", "simultaneous")
 _CRITIC_DATA = ("split", "reuse")
 _LATENTS = ("normal", "uniform")
@@ -186,6 +193,13 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
         self.seed = int(seed)
         self.gan_loss = gan_loss
         self.loss_params = dict(loss_params or {})
+        allowed = losses_lib.loss_parameters(gan_loss)
+        unknown = sorted(set(self.loss_params) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"Unknown parameter(s) {unknown} for loss '{gan_loss}'. "
+                f"Valid parameters: {sorted(allowed)}. Received: "
+                f"loss_params={self.loss_params}")
         self.sn_mode = sn_mode
 
         if latent_dim is None and isinstance(generator, keras.Model):
@@ -276,14 +290,9 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
                 f"names: {losses_lib.available_losses()}")
 
     def _loss_metric_keys(self):
-        """Runs the loss once on dummy scores to learn its metric names."""
-        rng = np.random.default_rng(0)
-        shape = (4,) + self.score_shape
-        s_real = tf.constant(rng.normal(size=shape), tf.float32)
-        s_fake = tf.constant(rng.normal(size=shape), tf.float32)
-        _, _, metrics = losses_lib.gan_loss(self.gan_loss, s_real, s_fake,
-                                            **self.loss_params)
-        return [f"{self.gan_loss}/{k}" for k in metrics]
+        """The named loss's metric keys, as declared when it registered."""
+        info = losses_lib.loss_info(self.gan_loss)
+        return [f"{self.gan_loss}/{k}" for k in info.metrics]
 
     def extra_metrics(self):
         """Names of extra logged scalars (for subclasses). Defaults to []."""
@@ -414,17 +423,16 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
         return cls(**config)
 
     def hparams(self):
-        """JSON-friendly hyper-parameters (for run names and config files)."""
-        return {"latent_dim": self.latent_dim,
-                "latent": self.latent if isinstance(self.latent, str)
-                else type(self.latent).__name__,
-                "gan_loss": self.gan_loss, "loss_params": self.loss_params,
-                "n_critic": self.n_critic, "critic_data": self.critic_data,
-                "gp_weight": self.gp_weight, "gp_target": self.gp_target,
-                "gp_per_pixel": self.gp_per_pixel, "r1_gamma": self.r1_gamma,
-                "update": self.update, "d_joint_forward": self.d_joint_forward,
-                "ema_decay": self.ema_decay, "ema_start": self.ema_start,
-                "seed": self.seed, "image_shape": list(self.image_shape)}
+        """JSON-friendly hyper-parameters: :meth:`get_config` without the
+        two networks' serialisations and Keras' bookkeeping (a serialised
+        latent layer becomes its class name)."""
+        config = self.get_config()
+        for key in ("generator", "discriminator", "name", "trainable",
+                    "dtype"):
+            config.pop(key, None)
+        if isinstance(config.get("latent"), dict):
+            config["latent"] = config["latent"].get("class_name")
+        return json.loads(json.dumps(config, default=str))
 
     # ------------------------------------------------------------------
     # Hooks.
@@ -437,6 +445,21 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
         subclasses take their own streams from ``256 .. 1023``.
         """
         return step_seed(self.seed, step, stream, offset)
+
+    def latent_batch_size(self, batch_size):
+        """Latent codes one update draws for a real batch of ``batch_size``
+        (this replica's). Defaults to ``batch_size``."""
+        return batch_size
+
+    def draw_latent(self, batch_size, seed, training=False):
+        """Codes and the extras of their draw, ``(z, extras)``.
+
+        ``extras`` (a dict of tensors, ``{}`` here) reaches the loss hooks
+        as ``StepRecord.latent``; subclasses add what their losses need
+        (GM-GAN the Gaussian of each code, multi-head models the head of
+        each fake).
+        """
+        return self.sample_latent(batch_size, seed, training), {}
 
     def sample_latent(self, batch_size, seed, training=False):
         """Latent codes for ``batch_size`` samples of this replica.
@@ -485,23 +508,35 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
         return (self.discriminator_scores(real, training),
                 self.discriminator_scores(fake, training))
 
-    def loss_terms(self, real, fake, s_real, s_fake):
+    def loss_terms(self, record):
         """``(loss_d, loss_g, logs)`` from the named GAN loss.
 
-        ``logs`` maps ``'<gan_loss>/<key>'`` to the loss's diagnostics.
+        Args:
+            record: :class:`~deep_learning.models.step_record.StepRecord`;
+                this hook reads its two score tensors (``s_real`` is None
+                in a generator step whose loss ignores it; the fake scores
+                stand in for the discarded ``loss_d``).
+
+        Returns:
+            two float32 scalars and ``logs``, which maps
+            ``'<gan_loss>/<key>'`` to the loss's diagnostics.
         """
+        s_real = record.s_real
+        if s_real is None:  # a generator step whose loss ignores it
+            s_real = tf.stop_gradient(record.s_fake)
         loss_d, loss_g, metrics = losses_lib.gan_loss(
-            self.gan_loss, s_real, s_fake, **self.loss_params)
+            self.gan_loss, s_real, record.s_fake, **self.loss_params)
         logs = {f"{self.gan_loss}/{k}": v for k, v in metrics.items()}
         return loss_d, loss_g, logs
 
-    def penalty_terms(self, real, fake, seed):
+    def penalty_terms(self, record):
         """Weighted discriminator penalties ``{log name: scalar}``.
 
         WGAN-GP at ``x_hat = u x + (1 - u) G(z)``, ``u ~ U(0, 1)`` per sample
-        (drawn with the stateless ``seed``, global batch sliced per replica),
-        and R1 on the real batch.
+        (drawn with the record's stateless seed, global batch sliced per
+        replica), and R1 on the real batch.
         """
+        real, fake, seed = record.real, record.fake, record.seed
         terms = {}
         critic = self.discriminator
         if self.gp_weight > 0:
@@ -522,20 +557,26 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
     def g_loss_needs_real(self):
         """Whether the generator step must score the real batch.
 
-        False for the named losses whose ``L_G`` ignores the real scores
-        (logistic, minimax, hinge, wasserstein, lsgan) as long as
+        What the named loss declared when it registered
+        (``losses.loss_info(name).g_reads_real``: False for logistic,
+        minimax, hinge, wasserstein, lsgan and began) as long as
         :meth:`loss_terms` is not overridden; True otherwise. A subclass
-        whose own ``loss_terms`` gives an ``L_G`` free of ``s_real`` may
-        return False to save one discriminator pass per generator step.
+        whose own ``loss_terms`` gives an ``L_G`` free of ``s_real`` returns
+        False to save one discriminator pass per generator step.
         """
         if type(self).loss_terms is not GAN.loss_terms:
             return True
-        return self.gan_loss not in G_LOSS_IGNORES_REAL
+        return losses_lib.loss_info(self.gan_loss).g_reads_real
 
-    def post_update(self, d_logs):
+    def extra_updates(self):
+        """More optimiser updates run after every generator update, as
+        :class:`~deep_learning.models.step_record.ExtraUpdate` s. ``[]``."""
+        return []
+
+    def post_update(self, logs):
         """Called after each generator step; returns extra logs. ``{}``.
 
-        ``d_logs`` are the last critic step's logs (values may be
+        ``logs`` are the last critic step's logs (values may be
         ``(value, weight)`` pairs).
         """
         return {}

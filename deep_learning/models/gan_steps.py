@@ -2,9 +2,12 @@
 
 A mixin so that ``gan.py`` stays readable: it holds the update machinery
 (critic batches, loss scaling for replicas and mixed precision, gradient
-application and norms, trackers); the hooks it calls (``sample_latent``,
-``generate``, ``score_pair``, ``loss_terms``, ``penalty_terms``,
-``post_update``) are defined and documented on ``GAN``.
+application and norms, trackers); the hooks it calls (``latent_batch_size``,
+``draw_latent``, ``generate``, ``score_pair``, ``loss_terms``,
+``penalty_terms``, ``extra_updates``, ``post_update``) are defined and
+documented on ``GAN``. Each update builds one
+:class:`~deep_learning.models.step_record.StepRecord` for the loss and
+penalty hooks.
 
 Per-replica scaling: each replica minimises ``loss / num_replicas`` and the
 optimiser sums the replicas' gradients, which is the gradient of the global
@@ -19,17 +22,14 @@ import keras
 import tensorflow as tf
 
 from deep_learning.models.stateless_random import replica_info
-
-# Losses whose generator loss does not depend on the real scores: their
-# generator step skips the discriminator pass on real data.
-G_LOSS_IGNORES_REAL = frozenset(
-    {"logistic", "minimax", "hinge", "wasserstein", "lsgan"})
+from deep_learning.models.step_record import StepRecord
 
 
 class GANStepsMixin:
     """``train_step`` / ``test_step`` of ``GAN`` (see the module docstring)."""
 
-    def _critic_batches(self, real):
+    def _critic_batches(self, real, labels=None):
+        """``[(real, labels)]`` of each critic step (labels may be None)."""
         rank = len(self.image_shape)
         n = self.n_critic
         if real.shape.rank == rank + 2:
@@ -37,20 +37,23 @@ class GANStepsMixin:
                 raise ValueError(
                     f"A stacked batch must have shape (B, n_critic={n}, ...). "
                     f"Received: shape={real.shape}")
-            return [real[:, i] for i in range(n)]
+            return [(real[:, i], None if labels is None else labels[:, i])
+                    for i in range(n)]
         if real.shape.rank != rank + 1:
             raise ValueError(
                 f"Expected real batches of shape (B, {self.image_shape}) or "
                 f"(B, {n}, {self.image_shape}). Received: shape={real.shape}")
         if n == 1 or self.critic_data == "reuse":
-            return [real] * n
+            return [(real, labels)] * n
         total = real.shape[0]
         if total is not None and total % n:
             raise ValueError(
                 f"With critic_data='split' the batch size must be a multiple "
                 f"of n_critic={n}. Received: batch size {total}")
         b = tf.shape(real)[0] // n
-        return [real[i * b:(i + 1) * b] for i in range(n)]
+        return [(real[i * b:(i + 1) * b],
+                 None if labels is None else labels[i * b:(i + 1) * b])
+                for i in range(n)]
 
     def _apply(self, optimizer, tape, scaled_loss, variables):
         """Gradients of ``scaled_loss``, applied; returns the logged norm.
@@ -83,16 +86,21 @@ class GANStepsMixin:
             loss = loss / float(replicas)
         return optimizer.scale_loss(loss)
 
-    def _d_update(self, real, step, index):
-        b = tf.shape(real)[0]
-        z = self.sample_latent(b, self._seed(step, 2 * index), training=True)
+    def _draw(self, real, seed, training=True):
+        """Codes of one update, ``(z, extras)``, for the real batch's size."""
+        n = self.latent_batch_size(tf.shape(real)[0])
+        return self.draw_latent(n, seed, training=training)
+
+    def _d_update(self, real, labels, step, index):
+        z, extras = self._draw(real, self._seed(step, 2 * index))
         fake = tf.stop_gradient(self.generate(z, training=True))
         real = tf.cast(real, tf.float32)
         with tf.GradientTape() as tape:
             s_real, s_fake = self.score_pair(real, fake, training=True)
-            loss_d, _, logs = self.loss_terms(real, fake, s_real, s_fake)
-            terms = self.penalty_terms(real, fake,
-                                       self._seed(step, 2 * index + 1))
+            record = StepRecord(real, labels, z, extras, fake, s_real,
+                                s_fake, step, self._seed(step, 2 * index + 1))
+            loss_d, _, logs = self.loss_terms(record)
+            terms = self.penalty_terms(record)
             total = loss_d + tf.add_n(list(terms.values())) if terms else loss_d
             scaled = self._scale(total, self.d_optimizer)
         norm = self._apply(self.d_optimizer, tape, scaled,
@@ -102,40 +110,41 @@ class GANStepsMixin:
         logs["grad_norm/d"] = norm
         return logs
 
-    def _g_update(self, real, step):
-        b = tf.shape(real)[0]
+    def _g_update(self, real, labels, step):
         real = tf.cast(real, tf.float32)
+        seed = self._seed(step, 2 * self.n_critic)
         with tf.GradientTape() as tape:
             # Inside the tape: a trainable latent layer trains with G.
-            z = self.sample_latent(b, self._seed(step, 2 * self.n_critic),
-                                   training=True)
+            z, extras = self._draw(real, seed)
             fake = self.generate(z, training=True)
-            if not self.g_loss_needs_real():
-                s_fake = self.discriminator_scores(fake, training=True)
-                s_real = tf.stop_gradient(s_fake)  # unused by loss_g
-            else:
+            if self.g_loss_needs_real():
                 s_real, s_fake = self.score_pair(real, fake, training=True)
-            _, loss_g, _ = self.loss_terms(real, fake, s_real, s_fake)
+            else:
+                s_real = None
+                s_fake = self.discriminator_scores(fake, training=True)
+            record = StepRecord(real, labels, z, extras, fake, s_real,
+                                s_fake, step, seed)
+            _, loss_g, _ = self.loss_terms(record)
             scaled = self._scale(loss_g, self.g_optimizer)
         norm = self._apply(self.g_optimizer, tape, scaled,
                            self.generator_variables())
         return {"loss/g": loss_g, "grad_norm/g": norm}
 
-    def _joint_update(self, real, step):
+    def _joint_update(self, real, labels, step):
         """The MMD-GAN repository's step: one forward pass, both updates."""
-        b = tf.shape(real)[0]
         index = self.n_critic - 1
         real = tf.cast(real, tf.float32)
         d_vars = self.discriminator_variables()
         g_vars = self.generator_variables()
         with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            z = self.sample_latent(b, self._seed(step, 2 * index),
-                                   training=True)
+            z, extras = self._draw(real, self._seed(step, 2 * index))
             fake = self.generate(z, training=True)
             s_real, s_fake = self.score_pair(real, fake, training=True)
-            loss_d, loss_g, logs = self.loss_terms(real, fake, s_real, s_fake)
-            terms = self.penalty_terms(real, tf.stop_gradient(fake),
-                                       self._seed(step, 2 * index + 1))
+            record = StepRecord(real, labels, z, extras, fake, s_real,
+                                s_fake, step, self._seed(step, 2 * index + 1))
+            loss_d, loss_g, logs = self.loss_terms(record)
+            terms = self.penalty_terms(
+                record.replace(fake=tf.stop_gradient(fake)))
             total = loss_d + tf.add_n(list(terms.values())) if terms else loss_d
             d_scaled = self._scale(total, self.d_optimizer)
             g_scaled = self._scale(loss_g, self.g_optimizer)
@@ -149,6 +158,17 @@ class GANStepsMixin:
         logs.update(terms)
         logs.update({"loss/d": loss_d, "loss/g": loss_g,
                      "grad_norm/d": norms[0], "grad_norm/g": norms[1]})
+        return logs
+
+    def _extra_update(self, update, step):
+        """One :class:`ExtraUpdate` with the engine's replica and loss
+        scaling; logs its own values and ``grad_norm/<name>``."""
+        with tf.GradientTape() as tape:
+            loss, logs = update.loss_fn(step)
+            scaled = self._scale(loss, update.optimizer)
+        logs = dict(logs)
+        logs[f"grad_norm/{update.name}"] = self._apply(
+            update.optimizer, tape, scaled, list(update.variables))
         return logs
 
     def _track(self, logs):
@@ -170,20 +190,29 @@ class GANStepsMixin:
             out[f"lr/{name}"] = tf.cast(opt.learning_rate, tf.float32)
         return out
 
-    def train_step(self, data):
-        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    def _unpack(self, data):
+        """``(real, labels)`` of a batch (labels None for images only)."""
+        real, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         real = tf.convert_to_tensor(real)  # numpy input in eager mode
-        batches = self._critic_batches(real)
+        if labels is not None:
+            labels = tf.cast(tf.convert_to_tensor(labels), tf.int32)
+        return real, labels
+
+    def train_step(self, data):
+        real, labels = self._unpack(data)
+        batches = self._critic_batches(real, labels)
         step = tf.convert_to_tensor(self.step)
         n_alone = self.n_critic - (1 if self.update == "simultaneous" else 0)
         for i in range(n_alone):
-            d_logs = self._d_update(batches[i], step, i)
+            d_logs = self._d_update(*batches[i], step, i)
             self._track(d_logs)
         if self.update == "simultaneous":
-            d_logs = self._joint_update(batches[-1], step)
+            d_logs = self._joint_update(*batches[-1], step)
             self._track(d_logs)
         else:
-            self._track(self._g_update(batches[-1], step))
+            self._track(self._g_update(*batches[-1], step))
+        for update in self.extra_updates():
+            self._track(self._extra_update(update, step))
         self.step.assign_add(1)
         if self.ema is not None:
             self.ema.update(self.generator.trainable_variables, self.step)
@@ -192,14 +221,18 @@ class GANStepsMixin:
 
     def test_step(self, data):
         """Losses on one batch with the current weights (no updates)."""
-        real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        real = tf.cast(self._critic_batches(real)[0], tf.float32)
+        real, labels = self._unpack(data)
+        real, labels = self._critic_batches(real, labels)[0]
+        real = tf.cast(real, tf.float32)
         step = tf.convert_to_tensor(self.step)
-        z = self.sample_latent(tf.shape(real)[0],
-                               self._seed(step, 0, offset=1))
+        z, extras = self._draw(real, self._seed(step, 0, offset=1),
+                               training=False)
         fake = self.generate(z)
         s_real, s_fake = self.score_pair(real, fake)
-        loss_d, loss_g, logs = self.loss_terms(real, fake, s_real, s_fake)
+        record = StepRecord(real, labels, z, extras, fake, s_real, s_fake,
+                            step, self._seed(step, 1, offset=1),
+                            training=False)
+        loss_d, loss_g, logs = self.loss_terms(record)
         logs.update({"loss/d": loss_d, "loss/g": loss_g})
         self._track(logs)
         return {k: self._trackers[k].result() for k in logs}

@@ -43,8 +43,6 @@ generator model (see :class:`GMGAN`).
 
 from __future__ import annotations
 
-import threading
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -278,16 +276,6 @@ _METRICS = {"k_plus_one": ("class_ce_real", "fake_ce", "class_ce_fake",
                       "adv_fake", "adv_g", "real_accuracy", "fake_accuracy")}
 
 
-class _BatchContext(threading.local):
-    """Holds, while a train step is traced, the real labels and the fake
-    components of the batch (the engine's hooks do not pass them). Thread
-    local: ``tf.distribute.MirroredStrategy`` traces each replica in its own
-    thread."""
-
-    real_labels = None
-    components = None
-
-
 # ---------------------------------------------------------------------------
 # The model.
 
@@ -344,7 +332,6 @@ class GMGAN(GAN):
         self.class_weight = float(class_weight)
         self.adversarial_weight = float(adversarial_weight)
         self.d_class_on_fake = bool(d_class_on_fake)
-        self._batch = _BatchContext()
         inner = self._inner(generator, latent_dim, kwargs.get("sn_mode",
                                                               "conv"))
         d, k = int(inner.input_shape[-1]), int(num_components)
@@ -401,17 +388,21 @@ class GMGAN(GAN):
 
     # -- latent codes ------------------------------------------------------
 
-    def sample_latent(self, batch_size, seed, training=False):
-        """Codes ``[eps, one_hot(k)]``; the components drawn are kept for
-        the supervised losses of the same step."""
+    def draw_latent(self, batch_size, seed, training=False):
+        """Codes ``[eps, one_hot(k)]`` and ``{"components": k}``: the
+        Gaussian of each code, which the supervised losses read from the
+        step record."""
         d, k = self.noise_dim, self.num_components
         seed = tf.convert_to_tensor(seed)
         k_seed = tf.random.experimental.stateless_fold_in(seed, 1)
         eps = _replica_slice(lambda n: _normal((n, d), seed), batch_size)
         comps = _replica_slice(lambda n: tf.random.stateless_uniform(
             (n,), k_seed, 0, k, dtype=tf.int32, alg="philox"), batch_size)
-        self._batch.components = comps
-        return pack_codes(eps, comps, k)
+        return pack_codes(eps, comps, k), {"components": comps}
+
+    def sample_latent(self, batch_size, seed, training=False):
+        """Codes ``[eps, one_hot(k)]`` (see :meth:`draw_latent`)."""
+        return self.draw_latent(batch_size, seed, training)[0]
 
     def latent_codes(self, n, seed=None, truncation=None):
         """``n`` GM codes drawn with ``seed``; no truncation."""
@@ -443,26 +434,16 @@ class GMGAN(GAN):
 
     # -- training ----------------------------------------------------------
 
-    def _set_labels(self, data):
-        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
-        if self.supervised:
-            if y is None:
-                raise ValueError(
-                    "A supervised GM-GAN needs (images, labels) batches; the "
-                    "dataset gave images only (load it with_labels=True).")
-            self._batch.real_labels = tf.reshape(tf.cast(y, tf.int32), [-1])
-        return x
-
-    def train_step(self, data):
-        return super().train_step(self._set_labels(data))
-
-    def test_step(self, data):
-        return super().test_step(self._set_labels(data))
-
-    def loss_terms(self, real, fake, s_real, s_fake):
+    def loss_terms(self, record):
         if not self.supervised:
-            return super().loss_terms(real, fake, s_real, s_fake)
-        labels, comps = self._batch.real_labels, self._batch.components
+            return super().loss_terms(record)
+        if record.labels is None:
+            raise ValueError(
+                "A supervised GM-GAN needs (images, labels) batches; the "
+                "dataset gave images only (load it with_labels=True).")
+        labels = tf.reshape(record.labels, [-1])
+        comps = record.latent["components"]
+        s_real, s_fake = record.s_real, record.s_fake
         if self.supervised == "k_plus_one":
             loss_d, loss_g, metrics = k_plus_one_losses(
                 s_real, s_fake, labels, comps)
@@ -485,14 +466,3 @@ class GMGAN(GAN):
             adversarial_weight=self.adversarial_weight,
             d_class_on_fake=self.d_class_on_fake)
         return config
-
-    def hparams(self):
-        m = self.mixture
-        return {**super().hparams(), "latent": "gaussian_mixture",
-                "noise_dim": m.latent_dim, "num_components": m.num_components,
-                "c": m.c, "sigma": m.sigma, "sigma_is": m.sigma_is,
-                "covariance": m.covariance, "dynamic": m.dynamic,
-                "supervised": self.supervised,
-                "class_weight": self.class_weight,
-                "adversarial_weight": self.adversarial_weight,
-                "d_class_on_fake": self.d_class_on_fake}

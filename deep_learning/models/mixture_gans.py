@@ -23,6 +23,7 @@ import tensorflow as tf
 from deep_learning.network import architectures as arch
 from deep_learning.models.gan import GAN
 from deep_learning.models.mixture_layers import MEGANGate, find_layer
+from deep_learning.models.step_record import ExtraUpdate
 from general_tools.gumbel import gumbel_softmax_with_noise
 
 MODELS = ("fc", "mog", "hmog", "megan", "madgan", "mgan")
@@ -148,6 +149,12 @@ class _MultiHeadGAN(GAN):
         """Generator index 0..K-1 of each fake row (generator-major)."""
         return tf.repeat(tf.range(self.num_generators), batch)
 
+    def draw_latent(self, batch_size, seed, training=False):
+        """Codes, and ``extras["generator"]``: the head of each of the
+        ``K * batch_size`` fakes they give (generator-major)."""
+        z = self.sample_latent(batch_size, seed, training)
+        return z, {"generator": self.fake_labels(tf.shape(z)[0])}
+
     def sample(self, n, seed=None, truncation=None, use_ema=None,
                batch_size=256):
         """``n`` images: ceil(n/K) codes through all K heads, shuffled with
@@ -191,12 +198,13 @@ class MADGAN(_MultiHeadGAN):
         self.saturating = bool(saturating)
         super().__init__(generator, discriminator, num_generators, **kwargs)
 
-    def loss_terms(self, real, fake, s_real, s_fake):
-        k = self.num_generators
-        b_real = tf.shape(s_real)[0]
-        b_fake = tf.shape(s_fake)[0] // k
-        loss_d = (_cross_entropy(s_real, tf.zeros([b_real], tf.int32))
-                  + _cross_entropy(s_fake, self.fake_labels(b_fake) + 1))
+    def loss_terms(self, record):
+        s_fake = record.s_fake
+        heads = record.latent["generator"]
+        loss_d = _cross_entropy(s_fake, heads + 1)
+        if record.s_real is not None:  # the generator step has none
+            loss_d = _cross_entropy(record.s_real, tf.zeros(
+                [tf.shape(record.s_real)[0]], tf.int32)) + loss_d
         log_p_real = tf.nn.log_softmax(s_fake, axis=-1)[:, 0]
         if self.saturating:
             p_real = tf.exp(log_p_real)
@@ -214,8 +222,9 @@ class MGAN(_MultiHeadGAN):
     """Mixture GAN (Hoang et al. 2018) as the HMoG authors ran it.
 
     Column 0 of D's output is the real/fake logit, columns 1..K the
-    generator classifier C (sharing every convolution with D). Each step
-    draws B // K codes, so the K heads give B fakes.
+    generator classifier C (sharing every convolution with D). Each update
+    draws B // K codes (:meth:`latent_batch_size`), so the K heads give B
+    fakes.
 
     ``L_D+C = BCE(d(x), 1) + BCE(d(G(z)), 0) + beta CE(C(G_k(z)), k)``,
     ``L_G = BCE(d(G(z)), 1) + beta CE(C(G_k(z)), k)``.
@@ -232,18 +241,19 @@ class MGAN(_MultiHeadGAN):
     def extra_metrics(self):
         return ["mgan/classifier_ce"]
 
-    def sample_latent(self, batch_size, seed, training=False):
-        if training:
-            batch_size = tf.maximum(batch_size // self.num_generators, 1)
-        return super().sample_latent(batch_size, seed, training)
+    def latent_batch_size(self, batch_size):
+        """``batch_size // K`` codes (at least one): the K heads turn them
+        into a fake batch as large as the real one."""
+        return tf.maximum(batch_size // self.num_generators, 1)
 
-    def loss_terms(self, real, fake, s_real, s_fake):
-        k = self.num_generators
-        ce = _cross_entropy(s_fake[:, 1:],
-                            self.fake_labels(tf.shape(s_fake)[0] // k))
-        loss_d = _bce(s_real[:, 0], 1.0) + _bce(s_fake[:, 0], 0.0) + (
-            self.beta * ce)
+    def loss_terms(self, record):
+        s_fake = record.s_fake
+        ce = _cross_entropy(s_fake[:, 1:], record.latent["generator"])
         loss_g = _bce(s_fake[:, 0], 1.0) + self.beta * ce
+        loss_d = _bce(s_fake[:, 0], 0.0)
+        if record.s_real is not None:  # the generator step has none
+            loss_d = _bce(record.s_real[:, 0], 1.0) + loss_d
+        loss_d = loss_d + self.beta * ce
         return loss_d, loss_g, {"mgan/classifier_ce": ce}
 
     def get_config(self):
@@ -255,7 +265,8 @@ class MEGAN(GAN):
     """Mixture of experts GAN (Park et al. 2018) with load balancing.
 
     The generator contains a :class:`~deep_learning.models.mixture_layers.MEGANGate`.
-    After every generator step a separate optimiser updates only the gate's
+    After every generator update an extra update of the step
+    (:meth:`extra_updates`), with its own optimiser, changes only the gate's
     projection and gate weights to minimise
     ``lb_weight * mean_k (d_k - 1/K)^2``, where ``d`` is the batch's share
     of a fresh soft Gumbel-softmax sample per expert (the authors' code:
@@ -279,7 +290,7 @@ class MEGAN(GAN):
         self.lb_optimizer = None
 
     def extra_metrics(self):
-        return ["megan/load_balance"]
+        return ["megan/load_balance", "grad_norm/lb"]
 
     def compile(self, d_optimizer=None, g_optimizer=None, lb_optimizer=None,
                 **kwargs):
@@ -320,16 +331,18 @@ class MEGAN(GAN):
         k = float(self.gate.experts)
         return self.lb_weight * tf.reduce_mean(tf.square(share - 1.0 / k))
 
-    def post_update(self, d_logs):
-        step = tf.convert_to_tensor(self.step)
-        z = self.sample_latent(self.lb_batch, self._seed(step, 60),
-                               training=True)
-        variables = self.gate.gating_weights
-        with tf.GradientTape() as tape:
-            loss = self.load_balance_loss(z, self._seed(step, 61))
-            scaled = self._scale(loss, self.lb_optimizer)
-        self._apply(self.lb_optimizer, tape, scaled, variables)
-        return {"megan/load_balance": loss}
+    def extra_updates(self):
+        """The load-balancing update of the gate, after every generator
+        update: ``lb_batch`` fresh codes, the soft Gumbel share per expert,
+        one ``lb_optimizer`` step on :attr:`MEGANGate.gating_weights`."""
+        def loss_fn(step):
+            z = self.sample_latent(self.lb_batch, self._seed(step, 256),
+                                   training=True)
+            loss = self.load_balance_loss(z, self._seed(step, 257))
+            return loss, {"megan/load_balance": loss}
+
+        return [ExtraUpdate("lb", self.lb_optimizer, self.gate.gating_weights,
+                            loss_fn)]
 
     def get_config(self):
         return {**super().get_config(), "lb_weight": self.lb_weight,
