@@ -1,4 +1,6 @@
-"""Installs mixgan's two packages: ``general_tools`` and ``deep_learning``."""
+"""Installs mixgan's packages: ``general_tools``, ``deep_learning`` and
+``experiment_spec`` (the recipes and flag set, importable without
+TensorFlow)."""
 
 from setuptools import find_packages, setup
 
@@ -14,7 +16,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["general_tools", "general_tools.*",
-                                    "deep_learning", "deep_learning.*"]),
+                                    "deep_learning", "deep_learning.*",
+                                    "experiment_spec", "experiment_spec.*"]),
     install_requires=[
         "tensorflow>=2.16",
         "keras>=3",

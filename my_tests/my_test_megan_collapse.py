@@ -75,7 +75,8 @@ def run_case(case):
     import keras
 
     from deep_learning.engine import training
-    from deep_learning.models.mixture_gans import mixture_gan, networks_from_dicts
+    from deep_learning.models.mixture_gans import mixture_gan
+    from experiment_spec.recipes import networks_from_dicts
     from deep_learning.engine.schedules import make_adam
     from general_tools.atomic_io import write_bytes_atomic
     from general_tools.data import load_dataset

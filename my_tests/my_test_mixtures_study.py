@@ -79,7 +79,7 @@ OBJECTIVE_NAMES = {"wasserstein": "WGAN-GP", "logistic": "non-saturating"}
 
 def _variants():
     """(model, objective) of every ``--variants`` entry, checked."""
-    from deep_learning.models.mixture_gans import objective_of
+    from experiment_spec.recipes import objective_of
     out = []
     for entry in FLAGS.variants:
         model, _, objective = entry.partition(":")

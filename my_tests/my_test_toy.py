@@ -34,6 +34,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from experiment_spec import recipes  # noqa: E402
+
 K = 8  # generators
 MLP_D = [{"op": "d", "out": 20, "act": "relu"} for _ in range(4)]
 GENERATORS = {
@@ -49,12 +51,15 @@ GENERATORS = {
                {"name": "fold", "op": "fold_heads"}],
 }
 GENERATORS["mgan"] = GENERATORS["madgan"]
-DISCRIMINATORS = {m: MLP_D + [{"name": "score", "op": "d", "out": 1}]
-                  for m in ("fc", "mog", "hmog", "megan")}
-for _m in ("madgan", "mgan"):
-    DISCRIMINATORS[_m] = MLP_D + [{"name": "score", "op": "d", "out": K + 1}]
-CONFIG = dict(latent_dim=2, batch_size=16, lr_d=1e-3, lr_g=1e-3,
-              lr_g_mixture=8e-3, lb_weight=10.0, eval_points=2500,
+# D's last layer gets each model's number of outputs from its recipe.
+DISCRIMINATOR = MLP_D + [{"name": "score", "op": "d", "out": 1}]
+# The authors' toy scripts: G's learning rate 8e-3 in gan_toy.py (FC, MoG,
+# HMoG), 1e-3 in the others; MEGAN's load-balancing weight 10.
+MODEL_SETTINGS = {"fc": {"lr_g": 8e-3}, "mog": {"lr_g": 8e-3},
+                  "hmog": {"lr_g": 8e-3}, "megan": {"lr_g": 1e-3,
+                                                    "lb_weight": 10.0},
+                  "madgan": {"lr_g": 1e-3}, "mgan": {"lr_g": 1e-3}}
+CONFIG = dict(latent_dim=2, batch_size=16, lr_d=1e-3, eval_points=2500,
               dataset="toy_gmm", data_seed=2019)
 
 FLAGS = flags.FLAGS
@@ -73,49 +78,27 @@ flags.DEFINE_bool("jit", False, "XLA-compile the train step")
 
 
 def build_model(name, seed):
-    from deep_learning.models.gan import GAN
-    from deep_learning.models.mixture_gans import MADGAN, MEGAN, MGAN
     from deep_learning.engine.schedules import make_adam
-    g, d = GENERATORS[name], DISCRIMINATORS[name]
-    common = dict(latent_dim=CONFIG["latent_dim"], seed=seed,
-                  gan_loss="logistic", n_critic=1)
-    if name in ("fc", "mog", "hmog"):
-        model = GAN(g, d, **common)
-    elif name == "megan":
-        model = MEGAN(g, d, lb_weight=CONFIG["lb_weight"], **common)
-    else:
-        model = (MADGAN if name == "madgan" else MGAN)(g, d, K, **common)
-    lr_g = CONFIG["lr_g_mixture"] if name in ("fc", "mog", "hmog") else (
-        CONFIG["lr_g"])
+    from deep_learning.models.mixture_gans import mixture_gan
+    settings = dict(MODEL_SETTINGS[name])
+    lr_g = settings.pop("lr_g")
+    disc = [dict(layer) for layer in DISCRIMINATOR]
+    disc[-1]["out"] = recipes.get(name).d_outputs(K)
+    model = mixture_gan(name, GENERATORS[name], disc, K,
+                        latent_dim=CONFIG["latent_dim"], seed=seed,
+                        gan_loss="logistic", n_critic=1, gp_weight=0.0,
+                        **settings)
     model.compile(make_adam(CONFIG["lr_d"], amsgrad=True),
                   make_adam(lr_g, amsgrad=True), jit_compile=FLAGS.jit)
     return model
 
 
-def components(name, model, z):
-    """Generated points and the generator responsible for each."""
-    import tensorflow as tf
-    from deep_learning.models.mixture_layers import MEGANGate, TreeMixture, find_layer
-    from general_tools.gumbel import gumbel_softmax
-    # The generator itself, not GAN.generate_images: that clips to the image
-    # range [-1, 1], while toy points live in raw coordinates.
-    fake = model.generator(z, training=False).numpy()
-    if name in ("mog", "hmog"):
-        tree = find_layer(model.generator, TreeMixture)
-        return fake, np.argmax(tree.leaf_probabilities(z).numpy(), 1)
-    if name == "megan":
-        gate = find_layer(model.generator, MEGANGate)
-        h, logits = gate.experts_and_logits(tf.convert_to_tensor(z))
-        # The hard gate of the forward pass: argmax of a Gumbel-perturbed
-        # sample; the points are generated with that same choice (the toy
-        # generator is the gate alone, without B_s).
-        choice = gumbel_softmax(logits, hard=True, seed=0)
-        points = tf.einsum("bk,bku->bu", choice, h).numpy()
-        return points, np.argmax(choice.numpy(), 1)
-    if name in ("madgan", "mgan"):
-        n = len(fake) // K
-        return fake, np.repeat(np.arange(K), n)
-    return fake, np.zeros(len(fake), int)
+def components(model, z):
+    """Generated points (raw coordinates, not clipped to the image range)
+    and the generator that drew each."""
+    from deep_learning.models.generator_assignment import (
+        outputs_and_generators)
+    return outputs_and_generators(model, z)
 
 
 def evaluate(name, model, real, mixture, seed):
@@ -123,10 +106,11 @@ def evaluate(name, model, real, mixture, seed):
     from general_tools.metrics import frechet_distance, knn_two_sample
     from general_tools.toy_metrics import mode_statistics
     n = CONFIG["eval_points"]
-    per = -(-n // K) if name in ("madgan", "mgan") else n
-    points, comp = components(name, model, model.latent_codes(per, seed=seed))
+    heads = recipes.get(name).heads
+    per = -(-n // K) if heads else n
+    points, comp = components(model, model.latent_codes(per, seed=seed))
     fake = points
-    if name in ("madgan", "mgan"):
+    if heads:
         # n of the K * ceil(n / K) outputs at random, as the authors sample.
         fake = points[np.random.default_rng(seed).permutation(len(points))[:n]]
     knn = knn_two_sample(real, fake, k=5)
@@ -148,19 +132,20 @@ def draw(name, model, real, points, comp, out, seed, limits):
     axis = np.linspace(-3, 3, 60, dtype=np.float32)
     z_grid = np.stack(np.meshgrid(axis, axis), -1).reshape(-1, 2)
     z_comp = None
-    if name not in ("madgan", "mgan"):
-        _, z_comp = components(name, model, z_grid)
+    if not recipes.get(name).heads:  # heads: every z goes to every head
+        _, z_comp = components(model, z_grid)
     path = os.path.join(out, f"regions_{name}_s{seed}.png")
     figures.plot_toy_study(real, points, comp,
                            None if z_comp is None else z_grid, z_comp, path,
                            title=name.upper(), num_generators=K,
                            limits=limits)
-    if name == "hmog":
-        tree = find_layer(model.generator, TreeMixture)
+    tree = (find_layer(model.generator, TreeMixture)
+            if recipes.get(name).assignment == "tree" else None)
+    if tree is not None and tree.depth > 1:  # HMoG's tree of node panels
         z = model.latent_codes(len(points), seed=seed)
         probs = tree.node_probabilities(tf.convert_to_tensor(z)).numpy()
         figures.plot_toy_tree(model.generator(z, training=False).numpy(),
-                              probs, os.path.join(out, f"tree_hmog_s{seed}.png"),
+                              probs, os.path.join(out, f"tree_{name}_s{seed}.png"),
                               limits=limits)
     return path
 

@@ -4,18 +4,21 @@
   of each module, resolved to the project module they name).
 * No project module imported inside a function or class: every dependency
   is visible at the top of its module.
-* ``general_tools`` stays below ``deep_learning``; the subpackages of
+* ``experiment_spec`` imports nothing but the standard library (the
+  scripts check their flags with it before TensorFlow loads);
+  ``general_tools`` stays below ``deep_learning``; the subpackages of
   ``deep_learning`` have light ``__init__`` files (imports go to concrete
   modules, and the root package alone imports everything to register it).
 """
 
 import ast
 import os
+import sys
 
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PACKAGES = ("general_tools", "deep_learning")
+PACKAGES = ("experiment_spec", "general_tools", "deep_learning")
 
 
 def _modules():
@@ -120,6 +123,26 @@ def test_general_tools_does_not_import_deep_learning():
              if name.startswith("general_tools")
              for _, target in top + nested
              if target.startswith("deep_learning")]
+    assert not found, found
+
+
+def test_experiment_spec_imports_only_the_standard_library():
+    found = []
+    for name, path in MODULES.items():
+        if not name.startswith("experiment_spec"):
+            continue
+        with open(path, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                roots = [node.module.split(".")[0]]
+            else:
+                continue
+            found += [f"{path}:{node.lineno} imports {root}" for root in roots
+                      if root not in sys.stdlib_module_names
+                      and root not in ("experiment_spec", "__future__")]
     assert not found, found
 
 

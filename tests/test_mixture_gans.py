@@ -5,8 +5,9 @@ import pytest
 import tensorflow as tf
 
 from deep_learning.models.mixture_gans import (MADGAN, MEGAN, MGAN, MODELS,
-                                        generator_spec, make_mixture_gan,
-                                        objective_of)
+                                               generator_spec,
+                                               make_mixture_gan)
+from experiment_spec.recipes import objective_of
 from deep_learning.engine.schedules import make_adam
 from deep_learning.models.step_record import StepRecord
 
@@ -122,10 +123,12 @@ def test_model_classes_and_specs():
     hmog = make_mixture_gan("hmog", k=4, **TINY)
     assert hmog.gan_loss == "wasserstein" and hmog.n_critic == 5
     assert hmog.gp_weight == 10.0
-    with pytest.raises(ValueError, match="2\\*\\*depth"):
+    with pytest.raises(ValueError, match="power of two"):
         generator_spec("hmog", 6)
-    with pytest.raises(ValueError, match="model must be one of"):
+    with pytest.raises(ValueError, match="unknown mixture model 'moe'"):
         generator_spec("moe", 4)
+    with pytest.raises(ValueError, match="K >= 2"):
+        make_mixture_gan("mog", k=1, **TINY)
 
 
 def test_alternative_objectives():

@@ -8,8 +8,8 @@ import os
 
 from deep_learning.engine import training
 from deep_learning.engine.schedules import make_adam
-from deep_learning.models.mixture_gans import (mixture_gan, networks_from_dicts,
-                                               objective_of)
+from deep_learning.models.mixture_gans import mixture_gan
+from experiment_spec.recipes import networks_from_dicts, objective_of
 from deep_learning.tools.interpretability import (GateUsageLogger,
                                                   mixture_figures)
 from general_tools.data import load_dataset

@@ -85,6 +85,7 @@ from deep_learning.models.gan_sampling import GANSamplingMixin
 from deep_learning.models.gan_steps import GANStepsMixin
 from deep_learning.models.stateless_random import (normal, replica_slice,
                                                    step_seed, uniform)
+from experiment_spec import recipes
 from general_tools import losses as losses_lib
 from general_tools import penalties as penalties_lib
 
@@ -157,6 +158,10 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
             Defaults to None.
         sn_mode: str. ``build_network``'s spectral-norm mode for specs.
             Defaults to ``'conv'``.
+        recipe: str or None. The mixture recipe the model was built from
+            (``experiment_spec.recipes``; ``make_mixture_gan`` sets it), so
+            that tools know how to tell its generators apart. Defaults to
+            None.
         **kwargs: forwarded to ``keras.Model``.
 
     Example:
@@ -175,7 +180,7 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
                  gp_target=1.0, gp_per_pixel=False, r1_gamma=0.0,
                  update="alternating", d_joint_forward=False, ema_decay=None,
                  ema_start=0, seed=0, image_shape=None, sn_mode="conv",
-                 **kwargs):
+                 recipe=None, **kwargs):
         kwargs.setdefault("name", "gan")
         super().__init__(**kwargs)
         self._check_args(n_critic, critic_data, gp_weight, r1_gamma, update,
@@ -201,6 +206,7 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
                 f"Valid parameters: {sorted(allowed)}. Received: "
                 f"loss_params={self.loss_params}")
         self.sn_mode = sn_mode
+        self.recipe = None if recipe is None else recipes.get(recipe).name
 
         if latent_dim is None and isinstance(generator, keras.Model):
             latent_dim = generator.input_shape[-1]
@@ -409,7 +415,7 @@ class GAN(GANStepsMixin, GANSamplingMixin, keras.Model):
             update=self.update, d_joint_forward=self.d_joint_forward,
             ema_decay=self.ema_decay, ema_start=self.ema_start,
             seed=self.seed, image_shape=list(self.image_shape),
-            sn_mode=self.sn_mode)
+            sn_mode=self.sn_mode, recipe=self.recipe)
         return config
 
     @classmethod

@@ -9,7 +9,10 @@
 * :class:`MGAN` adds a K-way generator classifier sharing D's trunk.
 
 :func:`make_mixture_gan` builds any of the six with the authors'
-hyper-parameters (``docs/mixtures.md`` lists every choice).
+hyper-parameters (``docs/mixtures.md`` lists every choice) from its recipe
+in ``experiment_spec.recipes``: the mixing part, the model class, the
+objective, the discriminator's outputs and the normalisation all come from
+there.
 """
 
 from __future__ import annotations
@@ -20,99 +23,40 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deep_learning.network import architectures as arch
 from deep_learning.models.gan import GAN
 from deep_learning.models.mixture_layers import MEGANGate, find_layer
 from deep_learning.models.step_record import ExtraUpdate
+from deep_learning.network import architectures as arch
+from experiment_spec import recipes
 from general_tools.gumbel import gumbel_softmax_with_noise
 
-MODELS = ("fc", "mog", "hmog", "megan", "madgan", "mgan")
-#: The authors' objective of each model: (gan_loss, n_critic).
-OBJECTIVES = {"fc": ("wasserstein", 5), "mog": ("wasserstein", 5),
-              "hmog": ("wasserstein", 5), "megan": ("logistic", 5),
-              "madgan": ("logistic", 1), "mgan": ("logistic", 1)}
-
-
-#: The objectives a mixture of one generator output per z can be trained
-#: with instead of its own (the HMoG paper: MEGAN "can be used with either
-#: Wasserstein loss or the original loss"): WGAN-GP with lambda 10 and
-#: n_critic 5, or the non-saturating loss with n_critic 5.
-ALTERNATIVE_OBJECTIVES = {"wasserstein": ("wasserstein", 5),
-                          "logistic": ("logistic", 5)}
-
-
-def objective_of(model: str, objective: str | None = None):
-    """``(gan_loss, n_critic)`` of ``model``: the authors' (``objective``
-    None) or one of :data:`ALTERNATIVE_OBJECTIVES` for FC, MoG, HMoG and
-    MEGAN. MADGAN and MGAN have only their own (K+1)-way objective."""
-    _check_model(model)
-    if objective is None:
-        return OBJECTIVES[model]
-    if objective not in ALTERNATIVE_OBJECTIVES:
-        raise ValueError(f"objective must be None or one of "
-                         f"{tuple(ALTERNATIVE_OBJECTIVES)}. Received: "
-                         f"objective={objective!r}")
-    if model in ("madgan", "mgan"):
-        raise ValueError(f"{model} trains only with its own (K+1)-way "
-                         f"objective; objective must be None. Received: "
-                         f"objective={objective!r}")
-    return ALTERNATIVE_OBJECTIVES[objective]
-
-
-def _check_model(model):
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {MODELS}. Received: "
-                         f"model={model!r}")
-
-
-def mixing_spec(model: str, k: int, units: int = 4096) -> list[dict]:
-    """The z -> h part of each generator (without B_s)."""
-    _check_model(model)
-    if model != "fc" and k < 2:
-        raise ValueError(f"k (number of generators) must be >= 2. "
-                         f"Received: k={k}")
-    if model == "fc":
-        return [{"name": "fc", "op": "d", "out": units, "act": "relu",
-                 "init": "dcgan"}]
-    if model == "mog":
-        return [{"name": "mog", "op": "mog", "out": units, "leaves": k}]
-    if model == "hmog":
-        depth = round(math.log2(k))
-        if 2 ** depth != k:
-            raise ValueError(f"a binary HMoG tree needs k = 2**depth leaves. "
-                             f"Received: k={k}")
-        return [{"name": "tree", "op": "hmog", "out": units, "depth": depth}]
-    if model == "megan":
-        return [{"name": "megan", "op": "megan", "out": units, "experts": k}]
-    return [{"name": "heads", "op": "heads", "out": units, "heads": k,
-             "act": "relu", "act_nm": "bn", "nm_pos": "after"},
-            {"name": "fold", "op": "fold_heads"}]
+#: The six models, in the order of the paper's tables (their recipes are in
+#: ``experiment_spec.recipes``).
+MODELS = tuple(recipes.names())
 
 
 def generator_spec(model: str, k: int, channels: int = 1,
                    start=(4, 4, 256), widths=(128, 64)) -> list[dict]:
-    """Full generator: the mixing part, then the shared block B_s.
-
-    MADGAN and MGAN use batch norm after the ReLU in B_s (the authors'
-    ``ConvBlock``); the others use no normalisation in G.
-    """
-    units = int(np.prod(start))
-    bn = model in ("madgan", "mgan")
-    return mixing_spec(model, k, units) + arch.dcgan_block(
-        widths=widths, channels=channels, start=start,
-        act_nm="bn" if bn else None, nm_pos="after")
+    """Full generator: the recipe's mixing part, then the shared block B_s
+    (with the recipe's normalisation: batch norm after the ReLU for MADGAN
+    and MGAN, the authors' ``ConvBlock``; none for the others)."""
+    recipe = recipes.get(model)
+    recipes.check_k(model, k)
+    block = arch.dcgan_block(widths=widths, channels=channels, start=start,
+                             **(recipe.block_norm or {}))
+    return recipe.mixing(recipe.k_of(k), math.prod(start)) + block
 
 
 def discriminator_spec(model: str, k: int, widths=(64, 128, 256)):
-    """The critic: layer norm for the WGAN-GP models and MEGAN, batch norm
-    after the leaky ReLU with K+1 outputs for MADGAN and MGAN (for MGAN,
-    column 0 is the real/fake logit and columns 1..K the generator
-    classifier sharing the trunk)."""
-    _check_model(model)
-    if model in ("madgan", "mgan"):
-        return arch.dcgan_discriminator(widths, act_nm="bn", nm_pos="after",
-                                        outputs=k + 1)
-    return arch.dcgan_discriminator(widths, act_nm="ln")
+    """The critic: the recipe's normalisation (batch norm after the leaky
+    ReLU for MADGAN and MGAN) or else layer norm, and the recipe's number of
+    outputs (K+1 for MADGAN and MGAN: for MGAN column 0 is the real/fake
+    logit and columns 1..K the generator classifier sharing the trunk)."""
+    recipe = recipes.get(model)
+    recipes.check_k(model, k)
+    norm = recipe.block_norm or {"act_nm": "ln"}
+    return arch.dcgan_discriminator(widths, outputs=recipe.d_outputs(k),
+                                    **norm)
 
 
 def _cross_entropy(logits, labels):
@@ -351,30 +295,30 @@ class MEGAN(GAN):
 
 def mixture_gan(model: str, generator, discriminator, k: int,
                 objective: str | None = None, **kwargs) -> GAN:
-    """Wraps given networks (specs or models) in the right class with the
-    authors' objective.
+    """Wraps given networks (specs or models) in the recipe's model class
+    with the recipe's objective.
 
     FC / MoG / HMoG: WGAN-GP (lambda 10), n_critic 5. MEGAN: non-saturating
     loss, n_critic 5, load-balancing weight 1. MADGAN / MGAN: their own
-    losses, n_critic 1. ``objective`` (see :func:`objective_of`) trains
-    FC, MoG, HMoG or MEGAN with ``'wasserstein'`` (WGAN-GP, lambda 10) or
-    ``'logistic'`` instead. ``kwargs`` override any :class:`GAN` argument.
+    losses, n_critic 1. ``objective`` (see
+    ``experiment_spec.recipes.objective_of``) trains FC, MoG, HMoG or MEGAN
+    with ``'wasserstein'`` (WGAN-GP, lambda 10) or ``'logistic'`` instead.
+    ``kwargs`` override any :class:`GAN` argument.
 
     Returns:
-        an uncompiled model; the authors compile it with
-        ``make_adam(1e-4, beta_1=0.5, amsgrad=True)`` for D and G.
+        an uncompiled model whose ``recipe`` is ``model``; the authors
+        compile it with ``make_adam(1e-4, beta_1=0.5, amsgrad=True)`` for D
+        and G.
     """
-    loss, n_critic = objective_of(model, objective)
-    opts = dict(gan_loss=loss, n_critic=n_critic)
+    recipe = recipes.get(model)
+    recipes.check_k(model, k)
+    loss, n_critic = recipes.objective_of(model, objective)
+    opts = dict(gan_loss=loss, n_critic=n_critic, recipe=model,
+                **recipe.class_kwargs(k))
     if loss == "wasserstein":
         opts["gp_weight"] = 10.0
-    if model in ("fc", "mog", "hmog"):
-        return GAN(generator, discriminator, **{**opts, **kwargs})
-    if model == "megan":
-        return MEGAN(generator, discriminator, **{**opts, **kwargs})
-    cls = MADGAN if model == "madgan" else MGAN
-    return cls(generator, discriminator, num_generators=k,
-               **{**opts, **kwargs})
+    cls = keras.saving.get_registered_object(f"mixgan>{recipe.model_class}")
+    return cls(generator, discriminator, **{**opts, **kwargs})
 
 
 def make_mixture_gan(model: str, k: int = 8, image_shape=(32, 32, 1),
@@ -390,20 +334,5 @@ def make_mixture_gan(model: str, k: int = 8, image_shape=(32, 32, 1),
                        image_shape=image_shape, **kwargs)
 
 
-def networks_from_dicts(model: str, k: int, b_s, d, h_shape):
-    """Generator and discriminator specs of ``model`` from a script's B_s
-    and D dicts (written for FC/MoG/HMoG/MEGAN). For MADGAN and MGAN the
-    authors' ``ConvBlock`` puts batch norm after the activation in B_s and D,
-    and D gets K+1 outputs."""
-    units = int(np.prod(h_shape))
-    b_s, d = [dict(x) for x in b_s], [dict(x) for x in d]
-    if model in ("madgan", "mgan"):
-        for layer in b_s[:-1] + d[:-1]:
-            layer.update(act_nm="bn", nm_pos="after")
-        d[-1]["out"] = k + 1
-    return mixing_spec(model, k, units) + b_s, d
-
-
-__all__ = ["MODELS", "OBJECTIVES", "ALTERNATIVE_OBJECTIVES", "MADGAN", "MEGAN",
-           "MGAN", "discriminator_spec", "generator_spec", "make_mixture_gan",
-           "mixing_spec", "mixture_gan", "networks_from_dicts", "objective_of"]
+__all__ = ["MODELS", "MADGAN", "MEGAN", "MGAN", "discriminator_spec",
+           "generator_spec", "make_mixture_gan", "mixture_gan"]

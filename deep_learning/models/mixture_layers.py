@@ -257,11 +257,24 @@ class MEGANGate(keras.layers.Layer):
         logits = tf.matmul(tf.concat([z, flat], axis=-1), self.gate_kernel)
         return h, logits + self.gate_bias
 
+    def _gate(self, logits):
+        """The straight-through one-hot choice; draws Gumbel noise from
+        :attr:`seed_generator` (one draw of the logits' shape per call)."""
+        return gumbel_softmax(logits, temperature=self.temperature,
+                              hard=True, seed=self.seed_generator)
+
     def call(self, z, training=None):
         h, logits = self.experts_and_logits(z)
-        gate = gumbel_softmax(logits, temperature=self.temperature, hard=True,
-                              seed=self.seed_generator)
+        gate = self._gate(logits)
         return tf.einsum("bk,bku->bu", tf.cast(gate, h.dtype), h)
+
+    def hard_choice(self, z):
+        """The expert each code gets, int ``(B,)``: the same draw as
+        :meth:`call` makes from the same :attr:`seed_generator` state, so
+        after restoring the state a forward pass left, this names the
+        expert that pass used."""
+        _, logits = self.experts_and_logits(z)
+        return tf.argmax(self._gate(logits), axis=-1, output_type=tf.int32)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.units)

@@ -32,29 +32,17 @@ import tensorflow as tf
 
 from deep_learning.engine.callbacks import require_tensorboard
 from deep_learning.engine.run_io import load_run, model_step
-from deep_learning.models.mixture_layers import MEGANGate, TreeMixture, find_layer
+from deep_learning.models import generator_assignment as assignment
+from deep_learning.models.mixture_layers import TreeMixture, find_layer
 from general_tools import figures
 from general_tools.atomic_io import write_bytes_atomic
 
 
-def _find(model, cls):
-    try:
-        return find_layer(model, cls)
-    except ValueError:
-        return None
-
-
 def leaf_usage(gan, z):
     """(N, L) leaf / expert probabilities of codes ``z``, or None for models
-    without a gate (FC, MADGAN, MGAN). MEGAN gives its softmax gate."""
-    tree = _find(gan.generator, TreeMixture)
-    if tree is not None:
-        return tree.leaf_probabilities(z).numpy()
-    gate = _find(gan.generator, MEGANGate)
-    if gate is not None:
-        _, logits = gate.experts_and_logits(tf.convert_to_tensor(z))
-        return tf.nn.softmax(logits).numpy()
-    return None
+    without a gate (FC, MADGAN, MGAN). MEGAN gives its softmax gate. (The
+    responsibilities of ``deep_learning.models.generator_assignment``.)"""
+    return assignment.responsibilities(gan, z)
 
 
 def gate_sharpness(usage):
@@ -101,7 +89,8 @@ def mixture_figures(gan, out_dir, num_samples=10_000, top_k=5, seed=0,
     """
     os.makedirs(out_dir, exist_ok=True)
     paths = {}
-    if hasattr(gan, "per_generator_samples"):
+    kind = assignment.assignment_kind(gan)
+    if kind == "heads":
         per = gan.per_generator_samples(8, seed=seed)
         k = per.shape[0]
         paths["per_generator"] = figures.save_image_grid(
@@ -120,7 +109,7 @@ def mixture_figures(gan, out_dir, num_samples=10_000, top_k=5, seed=0,
         usage, os.path.join(out_dir, "gating_correlation.png"))
     paths["top_per_leaf"] = figures.plot_top_samples(
         images, usage, os.path.join(out_dir, "top_per_leaf.png"), k=top_k)
-    tree = _find(gan.generator, TreeMixture)
+    tree = find_layer(gan.generator, TreeMixture) if kind == "tree" else None
     if tree is not None and tree.depth > 1:
         weights = np.concatenate(
             [tree.node_probabilities(z[i:i + batch_size]).numpy()
