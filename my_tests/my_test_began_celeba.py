@@ -136,7 +136,8 @@ def run(architecture, *, dataset, steps, batch_size, lr, gamma, lambda_k,
               "discriminator": dis_spec, "settings": hp}
     if run_dir is None:
         run_dir = os.path.join(root, training.run_name(
-            "began", f"g{gamma:g}", lr, lr, 1, seed, suffix=lr_policy))
+            "began", dataset, f"g{gamma:g}", lr, lr, 1, batch_size, seed,
+            suffix=lr_policy))
     paths_logs = os.path.join(run_dir, "logs")
     real = np.concatenate([b.numpy() for b in images.batch(num_images)
                            .take(1)])

@@ -143,8 +143,9 @@ def run(architecture, *, objective="unsupervised", steps=5000,
                 "dataset": dataset}
     if run_dir is None:
         run_dir = os.path.join(root, training.run_name(
-            f"gmgan_{objective}", gan_loss if not supervised else "ce",
-            lr_d, lr_g, 1, seed, suffix="dyn" if dynamic else "static"))
+            f"gmgan_{objective}", dataset,
+            gan_loss if not supervised else "ce", lr_d, lr_g, 1, batch_size,
+            seed, suffix="dyn" if dynamic else "static"))
     rows = ImageSummary(
         os.path.join(run_dir, "logs"),
         lambda m: {"gm/components": m.component_samples(samples_per_row,

@@ -18,7 +18,8 @@ import tensorflow as tf
 from deep_learning.engine import callbacks as cb
 from deep_learning.models.gan import GAN
 from deep_learning.engine.schedules import make_adam
-from deep_learning.engine.training import prepare_run_dir, run_name, train
+from deep_learning.engine.run_folder import RunFolderError, check_config
+from deep_learning.engine.training import run_name, train
 
 G_SPEC = [{"name": "g1", "op": "d", "out": 4 * 4 * 4, "act": "relu",
            "out_reshape": [4, 4, 4]},
@@ -72,20 +73,23 @@ def _event_tags(log_dir):
 
 def test_run_folder_and_config(finished_run):
     paths = finished_run.paths
+    # A dataset made without load_dataset is 'custom'.
     assert os.path.basename(paths.root) == \
-        "gan_wasserstein_lrd1e-03_lrg1e-03_nc2_s0"
+        "gan_custom_wasserstein_lrd1e-03_lrg1e-03_nc2_b4_s0"
     with open(paths.config) as f:
         config = json.load(f)
     assert config["user"] == {"note": "test"}
-    assert config["model"]["n_critic"] == 2
-    assert config["model"]["gp_weight"] == 10.0
+    assert config["objective"]["n_critic"] == 2
+    assert config["objective"]["gp_weight"] == 10.0
+    assert config["generator"]["spec"][1]["name"] == "g2_up"
     assert config["optimizers"]["d"]["config"]["beta_1"] == 0.5
     assert config["train"]["batch_size"] == 4
-    assert run_name("dcgan", "wasserstein", 1e-4, 1e-4, 5, 0) == \
-        "dcgan_wasserstein_lrd1e-04_lrg1e-04_nc5_s0"
+    assert run_name("dcgan", "mnist", "wasserstein", 1e-4, 1e-4, 5, 64,
+                    0) == "dcgan_mnist_wasserstein_lrd1e-04_lrg1e-04_nc5_b64_s0"
     # Same folder, another configuration: refused, naming the keys.
-    with pytest.raises(ValueError, match="model"):
-        prepare_run_dir(paths.root, {**config, "model": {"n_critic": 1}})
+    changed = {**config, "objective": {**config["objective"], "n_critic": 1}}
+    with pytest.raises(RunFolderError, match=r"objective.n_critic: 2 -> 1"):
+        check_config(paths, changed)
 
 
 def test_summaries_land_in_the_event_files(finished_run):
@@ -171,7 +175,9 @@ def test_checkpoint_restores_the_full_state(finished_run):
     path = tf.train.latest_checkpoint(finished_run.paths.checkpoints)
     assert path.endswith("ckpt-10")
     fresh = _build()()
-    restored, step = cb.restore_latest(fresh, finished_run.paths.checkpoints)
+    restored, step = cb.restore_latest(fresh, finished_run.paths.root)
+    with pytest.raises(ValueError, match="checkpoints folder"):
+        cb.restore_latest(fresh, finished_run.paths.checkpoints)
     assert restored == path and step == 10
     pairs = list(zip(model.variables, fresh.variables))
     for name in ("d", "g"):
@@ -209,7 +215,7 @@ def test_nonfinite_stop_names_loss_and_step_and_keeps_checkpoint(tmp_path,
     ckpt_dir = result.paths.checkpoints
     assert tf.train.latest_checkpoint(ckpt_dir).endswith("ckpt-2")
     fresh = _build()()
-    _, step = cb.restore_latest(fresh, ckpt_dir)
+    _, step = cb.restore_latest(fresh, result.paths.root)
     assert step == 2
     assert all(np.isfinite(np.asarray(v)).all() for v in fresh.variables)
     # The NaN'd in-memory model is not what was saved.

@@ -84,7 +84,7 @@ SCRIPT = textwrap.dedent('''
         run_dir=run_dir, strategy=mirrored, verbose=0,
         callback_options=dict(checkpoint_every=3, image_every=3))
     fresh = build()
-    _, step = cb.restore_latest(fresh, os.path.join(run_dir, "checkpoints"))
+    _, step = cb.restore_latest(fresh, run_dir)
     out["train"] = {
         "step": step,
         "max_diff": max(float(np.abs(np.asarray(a) - np.asarray(b)).max())

@@ -1,5 +1,5 @@
 """End to end: a tiny GAN trained 2 steps with `training.train`, its
-`model.json`, `run_io.load_run`, `python -m deep_learning.tools.evaluate` and
+`model.json`, `run_folder.load_run`, `python -m deep_learning.tools.evaluate` and
 `python -m deep_learning.tools.sample` through their `main(argv)`; and
 `evaluate_model`'s scores against numpy brute force on real images."""
 
@@ -15,7 +15,7 @@ import tensorflow as tf
 from PIL import Image
 
 from deep_learning.tools import evaluate
-from deep_learning.engine import run_io
+from deep_learning.engine import run_folder
 from deep_learning.tools import sample
 from deep_learning.models.gan import GAN
 from deep_learning.engine.schedules import make_adam
@@ -61,7 +61,7 @@ def setup(tmp_path_factory):
                    steps=2, run_dir=run_dir, batch_size=8, steps_per_epoch=2,
                    verbose=0, callback_options=dict(image_every=0,
                                                     checkpoint_every=1))
-    run_io.save_model_config(run_dir, result.model)
+    run_folder.save_model_config(run_dir, result.model)
     classifier = str(root / "classifier.keras")
     dc.train_domain_classifier("mnist_bundled", classifier, epochs=1,
                                max_examples=1000, eval_split=None)
@@ -69,20 +69,20 @@ def setup(tmp_path_factory):
             "classifier": classifier, "cache": str(root / "cache")}
 
 
-# ---------------------------------------------------------------- run_io
+# ----------------------------------------------------------- run_folder
 def test_load_run_restores_the_checkpoint(setup):
     trained = setup["model"]
-    loaded = run_io.load_run(setup["run_dir"])
-    assert type(loaded) is GAN and run_io.model_step(loaded) == 2
+    loaded = run_folder.load_run(setup["run_dir"])
+    assert type(loaded) is GAN and run_folder.model_step(loaded) == 2
     assert loaded.checkpoint_path.endswith("ckpt-2")
     assert len(loaded.variables) == len(trained.variables)
     for a, b in zip(loaded.variables, trained.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     np.testing.assert_array_equal(loaded.sample(6, seed=4),
                                   trained.sample(6, seed=4))
-    assert run_io.checkpoint_steps(setup["run_dir"]) == [1, 2]
-    first = run_io.load_run(setup["run_dir"], step=1)
-    assert run_io.model_step(first) == 1
+    assert run_folder.checkpoint_steps(setup["run_dir"]) == [1, 2]
+    first = run_folder.load_run(setup["run_dir"], step=1)
+    assert run_folder.model_step(first) == 1
     assert not np.array_equal(np.asarray(first.generator.weights[0]),
                               np.asarray(loaded.generator.weights[0]))
 
@@ -90,23 +90,28 @@ def test_load_run_restores_the_checkpoint(setup):
 def test_load_run_errors(setup, tmp_path):
     with pytest.raises(ValueError,
                        match=r"no checkpoint for step 7.*\[1, 2\]"):
-        run_io.load_run(setup["run_dir"], step=7)
+        run_folder.load_run(setup["run_dir"], step=7)
+    with pytest.raises(ValueError, match="is not a run folder"):
+        run_folder.load_run(str(tmp_path))
+    bare = tmp_path / "bare"
+    shutil.copytree(setup["run_dir"], bare, ignore=shutil.ignore_patterns(
+        "ckpt-*"))
     with pytest.raises(ValueError, match="has no checkpoint"):
-        run_io.load_run(str(tmp_path))
+        run_folder.load_run(str(bare))
     copy = str(tmp_path / "copy")
     shutil.copytree(setup["run_dir"], copy)
     os.remove(os.path.join(copy, "model.json"))
     with pytest.raises(ValueError, match="model.json.*does not exist"):
-        run_io.load_run(copy)
+        run_folder.load_run(copy)
     # A model.json of another architecture does not restore partially.
-    run_io.save_model_config(copy, _build(latent_dim=5))
+    run_folder.save_model_config(copy, _build(latent_dim=5))
     with pytest.raises(ValueError, match=r"shape \(5, 128\).*\(8, 128\)"):
-        run_io.load_run(copy)
+        run_folder.load_run(copy)
     config = json.load(open(os.path.join(copy, "model.json")))
     config["config"]["ema_decay"] = None
     open(os.path.join(copy, "model.json"), "w").write(json.dumps(config))
     with pytest.raises(ValueError, match="configuration does not match"):
-        run_io.load_run(copy)
+        run_folder.load_run(copy)
 
 
 # ------------------------------------------------- scores vs brute force
@@ -247,7 +252,7 @@ def test_evaluate_command_writes_scores_and_metadata(setup):
 
     # The FID equals numpy on the same fakes (chunk seed of evaluate) and
     # the first 130 test images.
-    model = run_io.load_run(run_dir)
+    model = run_folder.load_run(run_dir)
     seed = int(np.random.SeedSequence([5, 0]).generate_state(1)[0]
                % (2 ** 31 - 1))
     fakes = model.sample(120, seed=seed)
@@ -275,7 +280,7 @@ def test_sample_command_grids(setup, tmp_path):
                         "--out", out, "--save_npy"]) == out
     Image.open(out).verify()
     saved = np.load(str(tmp_path / "grid.npy"))
-    model = run_io.load_run(run_dir)
+    model = run_folder.load_run(run_dir)
     z = model.latent_codes(16, seed=0, truncation=0.25)
     limit = scipy.stats.chi2.ppf(0.75, 8)
     assert np.all(np.sum(np.square(z), axis=1) <= limit)
@@ -350,12 +355,22 @@ def test_fresh_process_loads_a_run_with_custom_layers(tmp_path):
                    steps=1, run_dir=run_dir, batch_size=4, verbose=0,
                    callback_options=dict(image_every=0))
     expected = result.model.sample(3, seed=5)
-    code = ("import sys, numpy as np; from deep_learning.engine import run_io; "
-            "m = run_io.load_run(sys.argv[1]); "
-            "np.save(sys.argv[2], m.sample(3, seed=5))")
-    out = str(tmp_path / "x.npy")
-    proc = subprocess.run([sys.executable, "-c", code, run_dir, out],
+    z = np.asarray(result.model.latent_codes(3, seed=5))
+    np.save(tmp_path / "z.npy", z)
+    expected_g = np.asarray(result.model.generator(z))
+    # A fresh process: `import deep_learning` alone registers every layer,
+    # so both the run and its generator.keras load.
+    code = ("import sys, numpy as np, keras, deep_learning; "
+            "from deep_learning.engine import run_folder; "
+            "m = run_folder.load_run(sys.argv[1]); "
+            "np.save(sys.argv[2], m.sample(3, seed=5)); "
+            "g = keras.saving.load_model(sys.argv[1] + '/generator.keras'); "
+            "np.save(sys.argv[3], np.asarray(g(np.load(sys.argv[4]))))")
+    out, out_g = str(tmp_path / "x.npy"), str(tmp_path / "g.npy")
+    proc = subprocess.run([sys.executable, "-c", code, run_dir, out, out_g,
+                           str(tmp_path / "z.npy")],
                           capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     np.testing.assert_allclose(np.load(out), expected, atol=1e-6)
+    np.testing.assert_allclose(np.load(out_g), expected_g, atol=1e-6)

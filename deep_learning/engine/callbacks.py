@@ -36,7 +36,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from deep_learning.engine import run_folder
+from deep_learning.engine.run_folder import checkpoint_items
 from deep_learning.engine.schedules import PlateauHalving
+from deep_learning.models import generator_assignment
 from general_tools.atomic_io import write_bytes_atomic  # noqa: F401  (re-exported)
 from general_tools import figures
 from general_tools.spectral_norm import spectral_norm_sigmas
@@ -82,13 +85,6 @@ def require_tensorboard(who):
             "Install it with `pip install tensorboard`.")
 
 
-def _subdirs(run_dir):
-    """``(logs, checkpoints, samples)`` directories of a run folder."""
-    root = getattr(run_dir, "root", run_dir)
-    return (os.path.join(root, "logs"), os.path.join(root, "checkpoints"),
-            os.path.join(root, "samples"))
-
-
 def image_grid(images, rows=None):
     """Tiles images in ``[-1, 1]`` into one ``(rows*H, cols*W, C)`` array.
 
@@ -118,58 +114,39 @@ def image_grid(images, rows=None):
 # Checkpoints.
 
 
-def checkpoint_items(model, extra=None):
-    """The trackable structure saved by :class:`GANCheckpoint`.
-
-    Variables are keyed by their index in ``model.variables`` and in each
-    optimiser's ``variables`` (Keras 3 objects are not fully reachable by
-    TensorFlow's object-graph traversal, so the variables are listed
-    explicitly). The same model code gives the same order; a changed
-    architecture fails to restore with a shape or missing-key error.
-
-    Args:
-        model: a :class:`deep_learning.models.gan.GAN` (compiled).
-        extra: dict ``{name: variable}`` of more state (e.g. the plateau
-            schedule's). Defaults to None.
-
-    Returns:
-        dict of dicts of variables, for ``tf.train.Checkpoint(**items)``.
-    """
-    items = {"model": {f"v{i:05d}": v for i, v in enumerate(model.variables)}}
-    for name, opt in model.optimizers_by_name().items():
-        if opt is None:
-            raise ValueError("The model must be compiled before it is "
-                             "checkpointed.")
-        items[f"optimizer_{name}"] = {
-            f"v{i:05d}": v for i, v in enumerate(opt.variables)}
-    if extra:
-        items["extra"] = dict(extra)
-    return items
-
-
-def restore_latest(model, directory, extra=None):
-    """Restores the newest checkpoint of ``directory`` into ``model``.
+def restore_latest(model, run_dir, extra=None):
+    """Restores the newest readable checkpoint of a run into ``model`` (the
+    rule of ``run_folder.restore_newest``; the folder is not changed).
 
     Args:
         model: a compiled :class:`deep_learning.models.gan.GAN`.
-        directory: str. The run's checkpoint folder.
+        run_dir: str or ``RunPaths``. The run folder.
         extra: dict of extra variables saved with the checkpoint.
 
     Returns:
         ``(path, step)`` of the restored checkpoint, or ``(None, 0)`` when
         the folder holds none.
     """
-    path = tf.train.latest_checkpoint(directory) if os.path.isdir(
-        directory) else None
-    if path is None:
-        return None, 0
-    ckpt = tf.train.Checkpoint(**checkpoint_items(model, extra))
-    ckpt.restore(path).assert_existing_objects_matched().expect_partial()
-    return path, _model_step(model)
+    paths = run_folder.paths_of(run_dir)
+    if not os.path.isdir(paths.checkpoints) and run_folder.checkpoint_steps(
+            os.path.dirname(paths.root.rstrip(os.sep))):
+        raise ValueError(f"{paths.root} is a checkpoints folder; pass the run "
+                         "folder that holds it.")
+
+    def restore(prefix):
+        checkpoint = tf.train.Checkpoint(**checkpoint_items(model, extra))
+        checkpoint.restore(prefix).assert_existing_objects_matched() \
+            .expect_partial()
+
+    path, _, _ = run_folder.restore_newest(run_dir, restore)
+    return path, (_model_step(model) if path else 0)
 
 
 class GANCheckpoint(keras.callbacks.Callback):
     """Saves the full training state every ``every_n_steps`` generator steps.
+
+    With ``run_dir`` it also writes the run's ``generator.keras`` (the EMA
+    generator when the model keeps an EMA) after every checkpoint.
 
     Args:
         directory: str. Checkpoint folder (``<run>/checkpoints``).
@@ -177,10 +154,12 @@ class GANCheckpoint(keras.callbacks.Callback):
             happens at the end of training. Defaults to 1000.
         max_to_keep: int. Checkpoints kept. Defaults to 3.
         extra: dict ``{name: variable}`` saved as well. Defaults to None.
+        run_dir: str, ``RunPaths`` or None. The run folder of
+            ``generator.keras``; None writes none. Defaults to None.
     """
 
     def __init__(self, directory, every_n_steps=1000, max_to_keep=3,
-                 extra=None):
+                 extra=None, run_dir=None):
         super().__init__()
         if int(every_n_steps) <= 0:
             raise ValueError(
@@ -190,9 +169,11 @@ class GANCheckpoint(keras.callbacks.Callback):
         self.every_n_steps = int(every_n_steps)
         self.max_to_keep = int(max_to_keep)
         self.extra = extra
+        self.run_dir = run_dir
         self.manager = None
         self.last_saved_step = None
         self._last_logs_finite = True
+        self._ema_clone = None
 
     def on_train_begin(self, logs=None):
         os.makedirs(self.directory, exist_ok=True)
@@ -207,6 +188,9 @@ class GANCheckpoint(keras.callbacks.Callback):
         step = _model_step(self.model)
         path = self.manager.save(checkpoint_number=step)
         self.last_saved_step = step
+        if self.run_dir is not None:
+            _, self._ema_clone = run_folder.save_generator(
+                self.run_dir, self.model, self._ema_clone)
         return path
 
     def on_train_batch_end(self, batch, logs=None):
@@ -354,8 +338,10 @@ class GANTensorBoard(keras.callbacks.Callback):
         if self.samples_dir:
             os.makedirs(self.samples_dir, exist_ok=True)
         self.writer = tf.summary.create_file_writer(self.log_dir)
-        self._z = self.model.latent_codes(self.num_images,
-                                          seed=self.image_seed)
+        # A grid of num_images images, or a cloud of 1,000 points.
+        count = (self.num_images if run_folder.is_image_model(self.model)
+                 else max(self.num_images, 1000))
+        self._z = self.model.latent_codes(count, seed=self.image_seed)
         step = _model_step(self.model)
         self._last = {"scalars": step, "images": step, "histograms": step}
 
@@ -401,7 +387,32 @@ class GANTensorBoard(keras.callbacks.Callback):
                 tf.summary.scalar(f"sigma/{net}/{name}",
                                   float(keras.ops.convert_to_numpy(sigma)))
 
+    def _write_points(self, step):
+        """A 2-D model (the toys): its samples coloured by the generator
+        that drew each, over ``real_images`` when given, as an image."""
+        points, generators = generator_assignment.outputs_and_generators(
+            self.model, self._z)
+        real = None if self.real_images is None else np.asarray(
+            self.real_images, np.float32)
+        reach = float(np.abs(points if real is None else np.concatenate(
+            [points, real])).max())
+        reach = 1.1 * reach if np.isfinite(reach) and reach > 0 else 1.0
+        path = os.path.join(self.samples_dir or self.log_dir,
+                            f"scatter_{step:08d}.png")
+        figures.plot_toy_regions(points[:, :2], generators, path,
+                                 x_real=None if real is None else real[:, :2],
+                                 title=f"step {step}", limits=(-reach, reach))
+        with open(path, "rb") as handle:
+            png = handle.read()
+        if not self.samples_dir:
+            os.remove(path)
+        image = tf.image.decode_png(png, channels=3)
+        tf.summary.image("samples/scatter", image[None], max_outputs=1)
+
     def _write_images(self, step):
+        if not run_folder.is_image_model(self.model):
+            self._write_points(step)
+            return
         images = self.model.generate_images(self._z)
         grid = image_grid(images)
         tf.summary.image("samples/grid", grid[None], max_outputs=1)
@@ -427,10 +438,71 @@ class GANTensorBoard(keras.callbacks.Callback):
                 "scores/real", self.model.discriminator_scores(real))
 
 
+class GateUsageLogger(keras.callbacks.Callback):
+    """Gate usage in TensorBoard during training (MoG, HMoG, MEGAN; it
+    does nothing for models without a gate, so every run has one).
+
+    Every ``every`` generator steps, ``num_samples`` fixed codes go through
+    the gate; it writes the histogram ``gates/assignment`` of the leaf each
+    code is assigned to (highest probability), the scalars
+    ``gates/share_<m>`` (mean probability of leaf m) and
+    ``gates/usage_entropy`` (entropy of the mean usage, in nats; log L when
+    all leaves are used equally).
+
+    Args:
+        log_dir: str. Event-file folder (the run's ``logs/``).
+        every: int. Period in generator steps; 0 disables. Defaults to
+            500.
+        num_samples: int. Codes per measurement. Defaults to 2000.
+        seed: int. Seed of the fixed codes. Defaults to 4321.
+    """
+
+    def __init__(self, log_dir, every=500, num_samples=2000, seed=4321):
+        super().__init__()
+        require_tensorboard(type(self).__name__)
+        self.log_dir, self.every = log_dir, int(every)
+        self.num_samples, self.seed = int(num_samples), int(seed)
+        self._writer = self._z = None
+        self._last = -1
+
+    def on_train_begin(self, logs=None):
+        gated = generator_assignment.assignment_kind(self.model) in (
+            "tree", "gumbel")
+        if not gated or self.every <= 0:
+            return  # a model without a gate: nothing to log
+        self._writer = tf.summary.create_file_writer(self.log_dir)
+        self._z = self.model.latent_codes(self.num_samples, seed=self.seed)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(keras.ops.convert_to_numpy(self.model.step))
+        if self._writer is None or step == self._last or step % self.every:
+            return
+        self._last = step
+        self.write(step)
+
+    def write(self, step):
+        usage = generator_assignment.responsibilities(self.model, self._z)
+        share = usage.mean(0)
+        with self._writer.as_default(step=step):
+            tf.summary.histogram("gates/assignment",
+                                 np.argmax(usage, 1).astype(np.float32),
+                                 buckets=usage.shape[1])
+            for m, value in enumerate(share):
+                tf.summary.scalar(f"gates/share_{m}", float(value))
+            tf.summary.scalar("gates/usage_entropy",
+                              generator_assignment.gate_sharpness(usage)[
+                                  "usage_entropy_nats"])
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.flush()
+
+
 def default_callbacks(run_dir, *, checkpoint_every=1000, max_to_keep=3,
                       scalar_every=100, image_every=1000, histogram_every=0,
                       num_images=64, real_images=None, plateau=None,
-                      stop_on_nonfinite=True):
+                      stop_on_nonfinite=True, gate_every=500):
     """The engine's ready-made callbacks for one run folder.
 
     Args:
@@ -445,13 +517,17 @@ def default_callbacks(run_dir, *, checkpoint_every=1000, max_to_keep=3,
             or an instance; its state is checkpointed. Defaults to None.
         stop_on_nonfinite: bool. Add :class:`NonFiniteStop`. Defaults to
             True.
+        gate_every: int. Period of :class:`GateUsageLogger` (gated
+            mixtures only); 0 disables. Defaults to 500.
 
     Returns:
         list of callbacks ``[NonFiniteStop, GANCheckpoint, GANTensorBoard,
-        (PlateauHalving)]``. Keras' own progress bar comes with ``fit``'s
-        ``verbose=1``.
+        GateUsageLogger, (PlateauHalving)]``. Keras' own progress bar comes
+        with ``fit``'s ``verbose=1``.
     """
-    logs_dir, ckpt_dir, samples_dir = _subdirs(run_dir)
+    paths = run_folder.paths_of(run_dir)
+    logs_dir, ckpt_dir, samples_dir = (paths.logs, paths.checkpoints,
+                                       paths.samples)
     if isinstance(plateau, dict):
         plateau = PlateauHalving(**plateau)
     extra = None
@@ -462,11 +538,13 @@ def default_callbacks(run_dir, *, checkpoint_every=1000, max_to_keep=3,
     if stop_on_nonfinite:
         callbacks.append(NonFiniteStop(checkpoint_dir=ckpt_dir))
     callbacks.append(GANCheckpoint(ckpt_dir, every_n_steps=checkpoint_every,
-                                   max_to_keep=max_to_keep, extra=extra))
+                                   max_to_keep=max_to_keep, extra=extra,
+                                   run_dir=paths))
     callbacks.append(GANTensorBoard(
         logs_dir, samples_dir=samples_dir, scalar_every=scalar_every,
         image_every=image_every, histogram_every=histogram_every,
         num_images=num_images, real_images=real_images))
+    callbacks.append(GateUsageLogger(logs_dir, every=gate_every))
     if plateau is not None:
         callbacks.append(plateau)
     return callbacks
@@ -536,7 +614,7 @@ class ImageSummary(keras.callbacks.Callback):
         self.writer.flush()
 
 
-__all__ = ["GANCheckpoint", "GANTensorBoard", "ImageSummary", "NonFiniteError",
+__all__ = ["GANCheckpoint", "GANTensorBoard", "GateUsageLogger", "ImageSummary", "NonFiniteError",
            "NonFiniteStop", "StopAtStep", "checkpoint_items",
            "default_callbacks", "image_grid", "require_tensorboard",
            "restore_latest"]

@@ -1,18 +1,11 @@
-"""Run folders, configuration files and the one-call ``train`` of mixgan.
-
-A run lives in one folder named from its hyper-parameters, as in the MMD-GAN
-repository (``sngan_rep_5e-04_2e-04_...``)::
-
-    <root>/dcgan_wasserstein_lrd1e-04_lrg1e-04_nc5_s0/
-        config.json     # the full configuration (written atomically)
-        model.json      # the model's Keras serialisation (run_io.load_run)
-        logs/           # TensorBoard event files
-        checkpoints/    # tf.train.CheckpointManager checkpoints
-        samples/        # PNG grids from a fixed latent batch
+"""The one-call ``train`` of mixgan: build, resume safely, ``fit``.
 
 :func:`train` wires everything: precision policy, ``tf.distribute`` scope,
-model construction, resume from the newest checkpoint, the data pipeline
-(positioned at the restored step), the ready-made callbacks and ``fit``.
+model construction, the run folder (``deep_learning.engine.run_folder``:
+its name, the configuration check, the lock, the newest readable
+checkpoint), the data pipeline positioned at the restored step, the
+ready-made callbacks and ``fit``. Nothing is written into a run folder
+before its configuration has been checked and its checkpoint restored.
 
 Distribution. Pass ``strategy=tf.distribute.MirroredStrategy()`` (one
 machine, several devices) or a ``MultiWorkerMirroredStrategy`` (several
@@ -34,31 +27,34 @@ optimiser is wrapped in a ``LossScaleOptimizer`` (see ``GAN.compile``).
 
 import contextlib
 import dataclasses
-import json
 import math
 import os
+import sys
+import warnings
 
 import keras
 import tensorflow as tf
 
 from deep_learning.engine import callbacks as callbacks_lib
-from deep_learning.engine.run_io import save_model_config
-from deep_learning.models.gan import GAN
+from deep_learning.engine import run_folder
+from deep_learning.engine.run_folder import (RunFolderError, RunPaths,
+                                             load_config, run_name,
+                                             write_json_atomic)
 from deep_learning.engine.schedules import LinearDecay
-from general_tools.atomic_io import write_bytes_atomic
+from deep_learning.models import generator_assignment
+from deep_learning.models.gan import GAN
+from experiment_spec import recipes
+from general_tools.data import dataset_identity
 
 _PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
+# GAN config keys that make up the objective (config.json's "objective").
+_OBJECTIVE_KEYS = ("gan_loss", "loss_params", "n_critic", "critic_data",
+                   "gp_weight", "gp_target", "gp_per_pixel", "r1_gamma",
+                   "update", "d_joint_forward")
 
 
-@dataclasses.dataclass(frozen=True)
-class RunPaths:
-    """Folders and files of one run."""
-
-    root: str
-    logs: str
-    checkpoints: str
-    samples: str
-    config: str
+class RunFolderWarning(UserWarning):
+    """A run folder's checkpoint could not be used and an older one was."""
 
 
 @dataclasses.dataclass
@@ -68,7 +64,7 @@ class TrainResult:
     Attributes:
         model: the trained :class:`deep_learning.models.gan.GAN`.
         history: the ``keras.callbacks.History`` of the last ``fit``.
-        paths: :class:`RunPaths` of the run.
+        paths: ``run_folder.RunPaths`` of the run.
         step: generator steps done.
         resumed_from: checkpoint restored at the start, or None.
         stop_message: the non-finite stop message, or None.
@@ -80,82 +76,6 @@ class TrainResult:
     step: int
     resumed_from: str | None
     stop_message: str | None
-
-
-def _fmt_lr(value):
-    return f"{float(value):.0e}"
-
-
-def run_name(model="gan", gan_loss="wasserstein", lr_d=1e-4, lr_g=1e-4,
-             n_critic=1, seed=0, suffix=None):
-    """Folder name of a run, e.g. ``dcgan_wasserstein_lrd1e-04_lrg1e-04_nc5_s0``.
-
-    Args:
-        model: str. Model family tag. Defaults to ``'gan'``.
-        gan_loss: str. Loss name. Defaults to ``'wasserstein'``.
-        lr_d: float. Discriminator learning rate. Defaults to 1e-4.
-        lr_g: float. Generator learning rate. Defaults to 1e-4.
-        n_critic: int. Critic steps per generator step. Defaults to 1.
-        seed: int. Seed. Defaults to 0.
-        suffix: str or None. Appended after ``_``. Defaults to None.
-    """
-    name = (f"{model}_{gan_loss}_lrd{_fmt_lr(lr_d)}_lrg{_fmt_lr(lr_g)}"
-            f"_nc{int(n_critic)}_s{int(seed)}")
-    if suffix:
-        name += f"_{suffix}"
-    bad = [c for c in name if c in '/\\:*?"<>| ']
-    if bad:
-        raise ValueError(
-            f"Run name {name!r} contains characters not allowed in a folder "
-            f"name: {sorted(set(bad))}")
-    return name
-
-
-def write_json_atomic(path, obj):
-    """Writes ``obj`` as indented JSON through a temporary file."""
-    data = json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n"
-    write_bytes_atomic(path, data.encode("utf-8"))
-
-
-def _normalise(obj):
-    return json.loads(json.dumps(obj, sort_keys=True, default=str))
-
-
-def prepare_run_dir(path, config):
-    """Creates the run folder and writes (or checks) its ``config.json``.
-
-    Args:
-        path: str. The run folder.
-        config: dict. JSON-friendly configuration. Its ``'session'``
-            entry (total steps, versions, devices, replicas) may differ
-            between a run and its resumption; everything else must be
-            equal.
-
-    Returns:
-        :class:`RunPaths`.
-
-    Raises:
-        ValueError: the folder holds a ``config.json`` of another
-            configuration (the message lists the differing keys).
-    """
-    paths = RunPaths(root=path, logs=os.path.join(path, "logs"),
-                     checkpoints=os.path.join(path, "checkpoints"),
-                     samples=os.path.join(path, "samples"),
-                     config=os.path.join(path, "config.json"))
-    for folder in (paths.root, paths.logs, paths.checkpoints, paths.samples):
-        os.makedirs(folder, exist_ok=True)
-    new = _normalise(config)
-    if os.path.exists(paths.config):
-        with open(paths.config, encoding="utf-8") as f:
-            old = json.load(f)
-        keys = sorted(k for k in set(old) | set(new) if k != "session"
-                      and old.get(k) != new.get(k))
-        if keys:
-            raise ValueError(
-                f"The run folder {path!r} holds a config.json that differs "
-                f"in {keys}. Use another folder or the same configuration.")
-    write_json_atomic(paths.config, new)
-    return paths
 
 
 @contextlib.contextmanager
@@ -203,18 +123,55 @@ def _optimizer_config(optimizer):
     return {"loss_scaled": inner is not optimizer, **config}
 
 
-def stack_critic_batches(dataset, batch_size, n_critic):
-    """Batches single images into generator-step batches.
+def default_model_tag(model):
+    """The model field of a run name: the recipe with its K
+    (``'hmog16'``, ``'fc'``) for a mixture, else the model's name."""
+    if getattr(model, "recipe", None):
+        return recipes.run_tag(model.recipe,
+                               generator_assignment.num_generators(model))
+    return model.name
 
-    Each element is ``(batch_size, n_critic, *image_shape)``: row ``b`` of
-    critic step ``i`` is ``x[b, i]`` (the stacked layout of
-    ``deep_learning.models.gan``), ``batch_size * n_critic`` consecutive images.
+
+def run_config(model, data, *, batch_size, steps_per_epoch, precision,
+               seed, user=None):
+    """The part of ``config.json`` that decides a run's result (everything
+    but the ``session``), as compared on resume."""
+    hparams = model.hparams()
+    objective = {k: hparams.pop(k) for k in _OBJECTIVE_KEYS if k in hparams}
+    return {
+        "model": {"class": type(model).__name__, **hparams},
+        "objective": objective,
+        "generator": run_folder.network_config(model.generator),
+        "discriminator": run_folder.network_config(model.discriminator),
+        "data": data,
+        "optimizers": {name: _optimizer_config(opt) for name, opt
+                       in model.optimizers_by_name().items()},
+        "train": {"batch_size": batch_size,
+                  "steps_per_epoch": int(steps_per_epoch),
+                  "precision": precision, "seed": seed,
+                  "jit_compile": bool(model.jit_compile),
+                  "steps_per_execution": int(model.steps_per_execution)},
+        "user": user or {},
+    }
+
+
+def stack_critic_batches(dataset, batch_size, n_critic):
+    """Batches single examples into generator-step batches.
+
+    Each element is ``(batch_size, n_critic, *shape)``: row ``b`` of critic
+    step ``i`` is ``x[b, i]`` (the stacked layout of
+    ``deep_learning.models.gan``), ``batch_size * n_critic`` consecutive
+    examples. Datasets of ``(images, labels)`` are stacked alike.
     """
-    def stack(x):
+    def stack_one(x):
         shape = tf.shape(x)
         x = tf.reshape(x, tf.concat([[n_critic, batch_size], shape[1:]], 0))
         perm = [1, 0] + list(range(2, x.shape.rank))
         return tf.transpose(x, perm)
+
+    def stack(*parts):
+        out = tuple(stack_one(p) for p in parts)
+        return out if len(out) > 1 else out[0]
 
     batched = dataset.batch(batch_size * n_critic, drop_remainder=True)
     if n_critic == 1:
@@ -223,10 +180,21 @@ def stack_critic_batches(dataset, batch_size, n_critic):
                        deterministic=True)
 
 
+def _static_batch(dataset):
+    spec = dataset.element_spec
+    spec = spec[0] if isinstance(spec, tuple) else spec
+    first = spec.shape[0] if spec.shape.rank else None
+    return None if first is None else int(first)
+
+
+def _warn(message):
+    warnings.warn(message, RunFolderWarning, stacklevel=2)
+
+
 def train(build_fn, dataset, *, steps, config=None, root="Results",
-          run_dir=None, model_tag="gan", batch_size=None, steps_per_epoch=100,
-          strategy=None, precision="float32", seed=None, resume=True,
-          callback_options=None, callbacks=None, verbose=1):
+          run_dir=None, model_tag=None, data=None, batch_size=None,
+          steps_per_epoch=100, strategy=None, precision="float32", seed=None,
+          resume=True, callback_options=None, callbacks=None, verbose=1):
     """Builds, resumes and trains a GAN with the engine's callbacks.
 
     Args:
@@ -243,10 +211,18 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
             continues its reshuffling sequence instead of restarting it).
         steps: int. Total generator steps of the run.
         config: dict or None. User configuration saved in ``config.json``
-            (e.g. the ``my_tests`` script's config dict). Defaults to None.
+            (e.g. the ``my_tests`` script's config dict); part of the run's
+            identity. Defaults to None.
         root: str. Parent folder of run folders. Defaults to ``'Results'``.
         run_dir: str or None. Explicit run folder (overrides the name).
-        model_tag: str. First field of the run name. Defaults to ``'gan'``.
+        model_tag: str or None. First field of the run name; None takes
+            the recipe and K of a mixture (``'hmog16'``) or the model's
+            name. Defaults to None.
+        data: dict, str or None. What the data are, for the run's name and
+            ``config.json``; None reads it from a dataset made by
+            ``general_tools.data.load_dataset`` (the data actually used,
+            e.g. ``mnist_bundled`` when ``mnist`` fell back to the bundled
+            images), else ``'custom'``. Defaults to None.
         batch_size: int or None. Per-critic-step global batch size when
             ``dataset`` yields single images. Defaults to None.
         steps_per_epoch: int. Generator steps per Keras epoch (progress bar
@@ -256,8 +232,9 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
             or ``'auto'``. Defaults to ``'float32'``.
         seed: int or None. Seeds Python, NumPy and TensorFlow
             (``keras.utils.set_random_seed``) before the model is built.
-        resume: bool. Restore the newest checkpoint of the run folder
-            (False refuses a folder that has checkpoints). Defaults to True.
+        resume: bool. Continue from the newest readable checkpoint of the
+            run folder (False refuses a folder that has checkpoints).
+            Defaults to True.
         callback_options: dict. Keyword arguments of
             ``callbacks.default_callbacks``. Defaults to None.
         callbacks: list. More callbacks. Defaults to None.
@@ -265,6 +242,11 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
 
     Returns:
         :class:`TrainResult`.
+
+    Raises:
+        RunFolderError: the folder holds a run of another configuration
+            (every differing key listed), another process trains into it,
+            or none of its checkpoints restores. Nothing is written then.
     """
     steps = int(steps)
     if steps <= 0:
@@ -283,72 +265,82 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
         raise ValueError("`build_fn` must return a compiled GAN. Received: "
                          f"{type(model).__name__}")
 
-    hp = model.hparams()
-    full_config = {
-        "user": config or {},
-        "model": {"class": type(model).__name__, **hp},
-        "optimizers": {name: _optimizer_config(opt) for name, opt
-                       in model.optimizers_by_name().items()},
-        "train": {"batch_size": batch_size,
-                  "steps_per_epoch": int(steps_per_epoch),
-                  "precision": policy, "seed": seed,
-                  "jit_compile": bool(model.jit_compile),
-                  "steps_per_execution": int(model.steps_per_execution)},
-        "session": {"steps": steps, "tensorflow": tf.__version__,
-                    "keras": keras.__version__,
-                    "strategy": type(strategy).__name__,
-                    "replicas": strategy.num_replicas_in_sync,
-                    "devices": describe_devices()},
-    }
+    if isinstance(data, str):
+        data = {"name": data}
+    data = data or dataset_identity(dataset) or {"name": "custom"}
+    batch = int(batch_size) if batch_size is not None else _static_batch(
+        dataset)
+    full_config = run_config(model, data, batch_size=batch_size,
+                             steps_per_epoch=steps_per_epoch,
+                             precision=policy, seed=seed, user=config)
     if run_dir is None:
         opts = model.optimizers_by_name()
         run_dir = os.path.join(root, run_name(
-            model_tag, model.gan_loss, _lr_value(opts["d"]),
-            _lr_value(opts["g"]), model.n_critic, model.seed))
-    paths = prepare_run_dir(run_dir, full_config)
-    # model.json: what `deep_learning.engine.run_io.load_run` (and so the evaluate
-    # and sample commands) rebuild the model from.
-    save_model_config(paths.root, model)
-
-    cbs = callbacks_lib.default_callbacks(paths, **(callback_options or {}))
-    ckpt_cb = next(c for c in cbs
-                   if isinstance(c, callbacks_lib.GANCheckpoint))
-    resumed_from, start = None, 0
-    if resume:
-        resumed_from, start = callbacks_lib.restore_latest(
-            model, paths.checkpoints, extra=ckpt_cb.extra)
-    elif tf.train.latest_checkpoint(paths.checkpoints):
-        raise ValueError(
-            f"The run folder {paths.root!r} already holds checkpoints; pass "
+            model_tag or default_model_tag(model), data["name"],
+            model.gan_loss, _lr_value(opts["d"]), _lr_value(opts["g"]),
+            model.n_critic, batch, model.seed))
+    paths = run_folder.paths_of(run_dir)
+    run_folder.check_config(paths, full_config)
+    if not resume and run_folder.checkpoint_steps(paths):
+        raise RunFolderError(
+            f"The run folder {paths.root} already holds checkpoints; pass "
             "resume=True to continue it or use another folder.")
-    if start >= steps:
-        return TrainResult(model, keras.callbacks.History(), paths, start,
-                           resumed_from, None)
+    if run_folder.read_config(paths) is None and \
+            run_folder.checkpoint_steps(paths):
+        raise RunFolderError(
+            f"{paths.root} holds checkpoints but no {run_folder.CONFIG_FILE};"
+            " it is not a run folder this toolkit can resume.")
 
-    data = dataset
-    if batch_size is not None:
-        n = model.n_critic if model.critic_data == "split" else 1
-        data = stack_critic_batches(data.repeat(), int(batch_size), n)
-    data = data.repeat().skip(start).prefetch(tf.data.AUTOTUNE)
+    with run_folder.lock(paths):
+        cbs = callbacks_lib.default_callbacks(paths,
+                                              **(callback_options or {}))
+        ckpt_cb = next(c for c in cbs
+                       if isinstance(c, callbacks_lib.GANCheckpoint))
 
-    # A run shorter than an epoch gets a one-epoch progress bar of its own
-    # length (Keras would otherwise show the full epoch as done).
-    spe = max(1, min(int(steps_per_epoch), int(steps)))
-    cbs += list(callbacks or []) + [callbacks_lib.StopAtStep(steps)]
-    history = model.fit(data, epochs=math.ceil(steps / spe),
-                        initial_epoch=start // spe, steps_per_epoch=spe,
-                        callbacks=cbs, verbose=verbose)
+        def restore(prefix):
+            checkpoint = tf.train.Checkpoint(
+                **run_folder.checkpoint_items(model, ckpt_cb.extra))
+            checkpoint.restore(prefix).assert_existing_objects_matched() \
+                .expect_partial()
+
+        resumed_from, _, failed = run_folder.restore_newest(
+            paths, restore, on_warning=_warn)
+        start = run_folder.model_step(model) if resumed_from else 0
+        run_folder.set_aside(paths, [s for s, _ in failed], on_warning=_warn)
+        if resumed_from:
+            run_folder.rewrite_pointer(paths, int(
+                resumed_from.rsplit("-", 1)[1]))
+        for folder in (paths.logs, paths.checkpoints, paths.samples):
+            os.makedirs(folder, exist_ok=True)
+        write_json_atomic(paths.config, {**full_config, "session": {
+            "steps": steps, "command": " ".join(sys.argv),
+            "tensorflow": tf.__version__, "keras": keras.__version__,
+            "strategy": type(strategy).__name__,
+            "replicas": strategy.num_replicas_in_sync,
+            "devices": describe_devices()}})
+        run_folder.save_model_config(paths, model)
+        if start >= steps:
+            return TrainResult(model, keras.callbacks.History(), paths, start,
+                               resumed_from, None)
+
+        pipeline = dataset
+        if batch_size is not None:
+            n = model.n_critic if model.critic_data == "split" else 1
+            pipeline = stack_critic_batches(pipeline.repeat(),
+                                            int(batch_size), n)
+        pipeline = pipeline.repeat().skip(start).prefetch(tf.data.AUTOTUNE)
+
+        # A run shorter than an epoch gets a one-epoch progress bar of its
+        # own length (Keras would otherwise show the full epoch as done).
+        spe = max(1, min(int(steps_per_epoch), int(steps)))
+        cbs += list(callbacks or []) + [callbacks_lib.StopAtStep(steps)]
+        history = model.fit(pipeline, epochs=math.ceil(steps / spe),
+                            initial_epoch=start // spe, steps_per_epoch=spe,
+                            callbacks=cbs, verbose=verbose)
     stop = next((c.message for c in cbs
                  if isinstance(c, callbacks_lib.NonFiniteStop)), None)
-    return TrainResult(model, history, paths,
-                       int(keras.ops.convert_to_numpy(model.step)),
+    return TrainResult(model, history, paths, run_folder.model_step(model),
                        resumed_from, stop)
-
-
-def load_config(run_dir):
-    """The ``config.json`` of a run folder as a dict."""
-    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
-        return json.load(f)
 
 
 def describe_devices():
@@ -361,6 +353,7 @@ def describe_devices():
     return f"CPU ({os.cpu_count()} cores visible)"
 
 
-__all__ = ["RunPaths", "TrainResult", "run_name", "prepare_run_dir",
-           "write_json_atomic", "dtype_policy_scope", "resolve_precision",
-           "stack_critic_batches", "train", "load_config", "describe_devices"]
+__all__ = ["RunFolderWarning", "RunPaths", "TrainResult", "run_name",
+           "run_config", "default_model_tag", "write_json_atomic",
+           "dtype_policy_scope", "resolve_precision", "stack_critic_batches",
+           "train", "load_config", "describe_devices"]

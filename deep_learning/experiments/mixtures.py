@@ -9,9 +9,8 @@ import os
 from deep_learning.engine import training
 from deep_learning.engine.schedules import make_adam
 from deep_learning.models.mixture_gans import mixture_gan
-from experiment_spec.recipes import networks_from_dicts, objective_of
-from deep_learning.tools.interpretability import (GateUsageLogger,
-                                                  mixture_figures)
+from experiment_spec.recipes import networks_from_dicts
+from deep_learning.tools.interpretability import mixture_figures
 from general_tools.data import load_dataset
 
 __all__ = ["run_mixture_study"]
@@ -45,17 +44,12 @@ def run_mixture_study(model: str, k: int, b_s, d, h_shape, *, dataset,
     data = load_dataset(dataset, split="train", image_size=image_size,
                         seed=seed, deterministic=True, repeat=True,
                         **(data_options or {}))
-    tag = f"{model}{k}_{dataset.replace('/', '-').split(':')[0]}"
-    loss, n_critic = objective_of(model, objective)
-    run_dir = os.path.join(root, training.run_name(tag, loss, lr, lr, n_critic,
-                                                   seed))
-    gate_logger = GateUsageLogger(os.path.join(run_dir, "logs"),
-                                  every=max(1, min(500, steps)))
     run = training.train(
         build, data, steps=steps, batch_size=batch_size, seed=seed,
-        run_dir=run_dir, precision=precision, callbacks=[gate_logger],
-        config={"model": model, "k": k, "dataset": dataset, "b_s": b_s,
-                "discriminator": d, "h_shape": list(h_shape), "lr": lr,
+        root=root, precision=precision,
+        callback_options={"gate_every": max(1, min(500, steps))},
+        config={"model": model, "k": k, "b_s": b_s, "discriminator": d,
+                "h_shape": list(h_shape), "lr": lr,
                 "image_size": image_size, "objective": objective,
                 **(config or {})})
     print(f"run folder: {run.paths.root} (step {run.step})")

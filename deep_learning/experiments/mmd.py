@@ -10,7 +10,7 @@ from deep_learning.engine import training
 from deep_learning.models.mmd_gan import (DATASET_LR, MMD_LOSSES, MMDGAN,
                                           _check_dataset, make_mmd_optimizers,
                                           mmd_multiplier_for)
-from general_tools.data import load_dataset
+from general_tools.data import dataset_identity, load_dataset
 
 __all__ = ["run_mmd_experiment", "define_mmd_flags", "mmd_main"]
 
@@ -89,6 +89,9 @@ def run_mmd_experiment(architecture, *, dataset, steps, data_name=None,
     lr_g = DATASET_LR[dataset][1] if lr_g is None else float(lr_g)
     images = load_dataset(data_name, image_size=(height, width),
                           data_dir=data_dir, seed=seed, deterministic=True)
+    data_info = dataset_identity(images)
+    if images.element_spec.shape[-1] != channels:
+        data_info["tiled_to_channels"] = channels
     images = _match_channels(images, channels)
 
     def build():
@@ -106,7 +109,8 @@ def run_mmd_experiment(architecture, *, dataset, steps, data_name=None,
               "multiplier": multiplier, "sn_mode": sn_mode}
     return training.train(
         build, images, steps=steps, config=config, root=root,
-        run_dir=run_dir, model_tag=f"mmd_{dataset}", batch_size=batch_size,
+        run_dir=run_dir, model_tag=f"mmd_{dataset}", data=data_info,
+        batch_size=batch_size,
         steps_per_epoch=steps_per_epoch, seed=seed, precision=precision,
         callback_options={"checkpoint_every": checkpoint_every,
                           "scalar_every": scalar_every,

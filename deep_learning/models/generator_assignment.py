@@ -29,8 +29,8 @@ from deep_learning.models.mixture_layers import (MEGANGate, TreeMixture,
                                                  find_layer)
 from experiment_spec import recipes
 
-__all__ = ["assignment_kind", "num_generators", "outputs_and_generators",
-           "responsibilities"]
+__all__ = ["assignment_kind", "gate_sharpness", "num_generators",
+           "outputs_and_generators", "responsibilities"]
 
 
 def assignment_kind(model):
@@ -125,3 +125,33 @@ def num_generators(model):
     if kind == "heads":
         return model.num_generators
     return 1
+
+
+def gate_sharpness(usage):
+    """How decisively a gate assigns codes, from ``(N, L)`` leaf
+    probabilities (each row sums to 1).
+
+    Returns:
+        dict: ``mean_max_probability`` (mean over codes of the most
+        responsible leaf's probability; 1/L for a uniform gate, 1 for a
+        hard one), ``mean_entropy_nats`` (mean per-code entropy; log L
+        uniform, 0 hard), ``max_entropy_nats`` (log L), ``usage_entropy_nats``
+        (entropy of the mean usage: log L when every leaf carries the same
+        share), ``leaves_most_responsible`` (leaves that are the most
+        responsible one for at least one code) and ``num_codes``.
+    """
+    usage = np.asarray(usage, np.float64)
+    if usage.ndim != 2 or usage.shape[1] < 2:
+        raise ValueError(f"usage must be (N, L) with L >= 2. Received shape "
+                         f"{usage.shape}")
+    share = usage.mean(0)
+    return {
+        "mean_max_probability": float(usage.max(1).mean()),
+        "mean_entropy_nats": float(
+            -np.sum(usage * np.log(np.clip(usage, 1e-300, None)), 1).mean()),
+        "max_entropy_nats": float(np.log(usage.shape[1])),
+        "usage_entropy_nats": float(
+            -np.sum(share * np.log(np.clip(share, 1e-300, None)))),
+        "leaves_most_responsible": int(len(np.unique(usage.argmax(1)))),
+        "num_codes": int(usage.shape[0]),
+    }

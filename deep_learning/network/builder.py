@@ -36,7 +36,9 @@ layer (index and name), the key and what was expected.
 
 from __future__ import annotations
 
+import json
 import math
+import weakref
 from typing import Any, Sequence
 
 import keras
@@ -51,9 +53,13 @@ from deep_learning.network.grammar import (COMMON_KEYS, CONV_KEYS, WEIGHT_KEYS,
                                    register_op, string)
 from general_tools.spectral_norm import SpectralNormalization
 
+# Spec of every network build_network made (weakly held).
+_SPECS = weakref.WeakKeyDictionary()
+
 __all__ = [
     "ArchitectureError", "KeySpec", "available_activations", "available_ops",
     "build_network", "count_params", "describe_grammar", "register_activation",
+    "spec_of",
     "register_op",
 ]
 
@@ -371,7 +377,18 @@ def build_network(spec: Sequence[dict], input_shape: Sequence[int],
     x = inputs
     for cfg, opspec in layers:
         x = _apply_layer(x, cfg, opspec, context)
-    return keras.Model(inputs, x, name=name or "network")
+    model = keras.Model(inputs, x, name=name or "network")
+    _SPECS[model] = {"spec": json.loads(json.dumps(list(spec), default=str)),
+                     "input_shape": list(input_shape), "sn_mode": sn_mode}
+    return model
+
+
+def spec_of(model):
+    """The layer-dict spec (with its input shape and ``sn_mode``) a model
+    was built from by :func:`build_network` in this process, or None. Run
+    folders record it as the network's configuration."""
+    spec = _SPECS.get(model)
+    return None if spec is None else json.loads(json.dumps(spec))
 
 
 def count_params(model: keras.Model, trainable_only: bool = True) -> int:

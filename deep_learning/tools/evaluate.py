@@ -40,8 +40,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deep_learning.engine import run_io
-from deep_learning.engine.training import load_config
+from deep_learning.engine import run_folder
 from general_tools import domain_classifier as dc_lib
 from general_tools import features as features_lib
 from general_tools import metrics as metrics_lib
@@ -258,15 +257,16 @@ def evaluate_model(model, reference, extractor, metrics=("fid",), num=10000,
 
 
 def default_reference(run_dir):
-    """`config.json`'s `user.dataset` with the test split, if recorded."""
-    try:
-        dataset = load_config(run_dir).get("user", {}).get("dataset")
-    except (OSError, ValueError):
-        dataset = None
-    if not isinstance(dataset, str):
+    """The test split of the data the run trained on (``config.json``'s
+    ``data.name``; runs made before the run-folder rework recorded it as
+    ``user.dataset``)."""
+    config = run_folder.read_config(run_dir) or {}
+    dataset = (config.get("data") or {}).get("name") or (
+        config.get("user") or {}).get("dataset")
+    if not isinstance(dataset, str) or dataset == "custom":
         raise ValueError(
             f"The run {run_dir!r} does not record its dataset (config.json "
-            "user.dataset); pass `reference`, e.g. 'mnist_bundled:test'.")
+            "data.name); pass `reference`, e.g. 'mnist_bundled:test'.")
     return f"{dataset}:test"
 
 
@@ -313,8 +313,8 @@ def evaluate_run(run_dir, metrics=("fid",), num=10000, extractor="domain",
     if out is not None and os.path.exists(out) and not overwrite:
         raise ValueError(f"{out!r} exists; pass overwrite=True to replace "
                          "it.")
-    model = run_io.load_run(run_dir, step)
-    step = run_io.model_step(model)
+    model = run_folder.load_run(run_dir, step)
+    step = run_folder.model_step(model)
     dataset, split = ref_lib.parse_reference(
         reference or default_reference(run_dir))
     height, width, channels = model.image_shape

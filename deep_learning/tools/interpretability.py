@@ -11,8 +11,10 @@
 * ``per_generator.png``: the same codes through every head (MADGAN, MGAN);
 * ``gate_stats.json``: how hard the gate decides (:func:`gate_sharpness`).
 
-:class:`GateUsageLogger` logs how the gate spreads codes over the leaves
-while training (TensorBoard histogram and per-leaf shares).
+``deep_learning.engine.callbacks.GateUsageLogger`` logs how the gate
+spreads codes over the leaves while training (every run of a gated mixture
+has it); :func:`gate_sharpness` is in
+``deep_learning.models.generator_assignment``.
 
 The figures of a finished (or interrupted) run folder::
 
@@ -30,9 +32,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deep_learning.engine.callbacks import require_tensorboard
-from deep_learning.engine.run_io import load_run, model_step
+from deep_learning.engine.callbacks import GateUsageLogger  # noqa: F401
+from deep_learning.engine.run_folder import load_run, model_step
 from deep_learning.models import generator_assignment as assignment
+from deep_learning.models.generator_assignment import gate_sharpness
 from deep_learning.models.mixture_layers import TreeMixture, find_layer
 from general_tools import figures
 from general_tools.atomic_io import write_bytes_atomic
@@ -43,36 +46,6 @@ def leaf_usage(gan, z):
     without a gate (FC, MADGAN, MGAN). MEGAN gives its softmax gate. (The
     responsibilities of ``deep_learning.models.generator_assignment``.)"""
     return assignment.responsibilities(gan, z)
-
-
-def gate_sharpness(usage):
-    """How decisively a gate assigns codes, from ``(N, L)`` leaf
-    probabilities (each row sums to 1).
-
-    Returns:
-        dict: ``mean_max_probability`` (mean over codes of the most
-        responsible leaf's probability; 1/L for a uniform gate, 1 for a
-        hard one), ``mean_entropy_nats`` (mean per-code entropy; log L
-        uniform, 0 hard), ``max_entropy_nats`` (log L), ``usage_entropy_nats``
-        (entropy of the mean usage: log L when every leaf carries the same
-        share), ``leaves_most_responsible`` (leaves that are the most
-        responsible one for at least one code) and ``num_codes``.
-    """
-    usage = np.asarray(usage, np.float64)
-    if usage.ndim != 2 or usage.shape[1] < 2:
-        raise ValueError(f"usage must be (N, L) with L >= 2. Received shape "
-                         f"{usage.shape}")
-    share = usage.mean(0)
-    return {
-        "mean_max_probability": float(usage.max(1).mean()),
-        "mean_entropy_nats": float(
-            -np.sum(usage * np.log(np.clip(usage, 1e-300, None)), 1).mean()),
-        "max_entropy_nats": float(np.log(usage.shape[1])),
-        "usage_entropy_nats": float(
-            -np.sum(share * np.log(np.clip(share, 1e-300, None)))),
-        "leaves_most_responsible": int(len(np.unique(usage.argmax(1)))),
-        "num_codes": int(usage.shape[0]),
-    }
 
 
 def mixture_figures(gan, out_dir, num_samples=10_000, top_k=5, seed=0,
@@ -121,62 +94,6 @@ def mixture_figures(gan, out_dir, num_samples=10_000, top_k=5, seed=0,
     return paths
 
 
-
-
-class GateUsageLogger(keras.callbacks.Callback):
-    """Gate usage in TensorBoard during training (MoG, HMoG, MEGAN).
-
-    Every ``every`` generator steps, ``num_samples`` fixed codes go through
-    the gate; it writes the histogram ``gates/assignment`` of the leaf each
-    code is assigned to (highest probability), the scalars
-    ``gates/share_<m>`` (mean probability of leaf m) and
-    ``gates/usage_entropy`` (entropy of the mean usage, in nats; log L when
-    all leaves are used equally).
-
-    Args:
-        log_dir: str. Event-file folder (the run's ``logs/``).
-        every: int. Period in generator steps. Defaults to 500.
-        num_samples: int. Codes per measurement. Defaults to 2000.
-        seed: int. Seed of the fixed codes. Defaults to 4321.
-    """
-
-    def __init__(self, log_dir, every=500, num_samples=2000, seed=4321):
-        super().__init__()
-        self.log_dir, self.every = log_dir, int(every)
-        self.num_samples, self.seed = int(num_samples), int(seed)
-        self._writer = self._z = None
-        self._last = -1
-
-    def on_train_begin(self, logs=None):
-        require_tensorboard(type(self).__name__)
-        self._writer = tf.summary.create_file_writer(self.log_dir)
-        self._z = self.model.latent_codes(self.num_samples, seed=self.seed)
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = int(keras.ops.convert_to_numpy(self.model.step))
-        if step == self._last or step % self.every:
-            return
-        self._last = step
-        self.write(step)
-
-    def write(self, step):
-        usage = leaf_usage(self.model, self._z)
-        if usage is None:
-            return
-        share = usage.mean(0)
-        with self._writer.as_default(step=step):
-            tf.summary.histogram("gates/assignment",
-                                 np.argmax(usage, 1).astype(np.float32),
-                                 buckets=usage.shape[1])
-            for m, value in enumerate(share):
-                tf.summary.scalar(f"gates/share_{m}", float(value))
-            tf.summary.scalar("gates/usage_entropy",
-                              gate_sharpness(usage)["usage_entropy_nats"])
-        self._writer.flush()
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.flush()
 
 
 def main(argv=None):

@@ -35,7 +35,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from deep_learning.engine import run_io
+from deep_learning.engine import run_folder
 from general_tools import figures
 
 METHODS = ("slerp", "linear")
@@ -173,8 +173,8 @@ def build_parser():
 def main(argv=None):
     """Entry point; returns the path of the PNG written."""
     args = build_parser().parse_args(argv)
-    model = run_io.load_run(args.run_dir, args.step)
-    step = run_io.model_step(model)
+    model = run_folder.load_run(args.run_dir, args.step)
+    step = run_folder.model_step(model)
     use_ema = {"auto": None, "yes": True, "no": False}[args.ema]
     if args.interpolate:
         images = interpolation_grid(

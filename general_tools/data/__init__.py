@@ -15,7 +15,7 @@ How to obtain and prepare each dataset: `datasets/README.md`.
 
 from general_tools.data.bundled import bundled_mnist_dir, read_bundled_mnist
 from general_tools.data.idx import read_idx, write_idx
-from general_tools.data.loader import load_dataset
+from general_tools.data.loader import dataset_identity, load_dataset
 from general_tools.data.pipeline import crop_and_resize, to_unit_range
 from general_tools.data.source import RawSource, holdout_mask
 from general_tools.data.specs import (DatasetSpec, available_datasets,
@@ -27,6 +27,7 @@ from general_tools.data.toy import (grid_mixture, gmm_mixture, ring_mixture,
 __all__ = [
     "DatasetSpec", "DatasetUnavailableError", "RawSource",
     "available_datasets", "bundled_mnist_dir", "crop_and_resize",
+    "dataset_identity",
     "get_spec", "gmm_mixture", "grid_mixture", "holdout_mask",
     "load_dataset", "read_bundled_mnist", "read_idx", "ring_mixture",
     "sample_mixture", "to_unit_range", "toy_mixture", "write_idx",

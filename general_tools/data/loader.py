@@ -1,7 +1,9 @@
 """`load_dataset`: one entry point for every dataset mixgan trains on."""
 
+import json
 import logging
 import os
+import weakref
 
 from general_tools.data import bundled, readers, specs, toy
 from general_tools.data.pipeline import build_pipeline
@@ -11,6 +13,8 @@ from general_tools.data.tfds_sources import (DatasetUnavailableError,
 _logger = logging.getLogger(__name__)
 
 _NPZ_OPTIONS = ("image_key", "label_key")
+# What each dataset load_dataset returned was made from (weakly held).
+_IDENTITIES = weakref.WeakKeyDictionary()
 
 
 def _pair(value, arg):
@@ -81,13 +85,15 @@ def _bundled_fallback(split, error, data_seed):
 def _raw_source(name, split, *, data_dir, channels, holdout_size, data_seed,
                 download, verify, need_same_size, with_labels,
                 source_options):
-    """Dispatches `name` to its reader; returns `(RawSource, spec)`."""
+    """Dispatches `name` to its reader; returns `(RawSource, spec, used)`
+    with `used` the name of the data actually read (`mnist_bundled` when
+    `mnist` fell back to the bundled images)."""
     spec, prefix, path = _parse_name(name)
     options = dict(source_options or {})
     if spec is not None and spec.source == "toy":
         _check_options(options, list(toy.TOY_DATASETS[name][1])
                        + ["points_per_component"], name)
-        return toy.toy_source(name, split, data_seed, options), spec
+        return toy.toy_source(name, split, data_seed, options), spec, name
     _check_options(options, _NPZ_OPTIONS if prefix == "npz" else (), name)
     holdout = holdout_size
     if holdout is None:
@@ -108,9 +114,10 @@ def _raw_source(name, split, *, data_dir, channels, holdout_size, data_seed,
         else:  # tfds
             source = tfds_source(path, split, data_dir=data_dir,
                                  download=download, channels=channels, **kw)
-        return source, None
+        return source, None, name
     if spec.source == "bundled":
-        return bundled.bundled_source(split, data_dir=data_dir, **kw), spec
+        return (bundled.bundled_source(split, data_dir=data_dir, **kw), spec,
+                name)
     if spec.source == "folder":
         if data_dir is None:
             raise ValueError(
@@ -121,11 +128,11 @@ def _raw_source(name, split, *, data_dir, channels, holdout_size, data_seed,
         if os.path.isdir(data_dir) and any(
                 f.endswith((".tfrecord", ".tfrecords"))
                 for f in os.listdir(data_dir)):
-            return readers.read_tfrecord(data_dir, split, **kw), spec
+            return readers.read_tfrecord(data_dir, split, **kw), spec, name
         return readers.read_image_folder(
             data_dir, split, channels=channels or spec.channels,
             verify=verify, need_same_size=need_same_size,
-            with_labels=with_labels, **kw), spec
+            with_labels=with_labels, **kw), spec, name
     try:
         source = tfds_source(
             spec.tfds_name, split, data_dir=data_dir, download=download,
@@ -133,8 +140,8 @@ def _raw_source(name, split, *, data_dir, channels, holdout_size, data_seed,
     except DatasetUnavailableError as e:
         if spec.name != "mnist":
             raise
-        source = _bundled_fallback(split, e, data_seed)
-    return source, spec
+        return _bundled_fallback(split, e, data_seed), spec, "mnist_bundled"
+    return source, spec, name
 
 
 def load_dataset(name, split="train", image_size=None, batch_size=None,
@@ -239,14 +246,35 @@ def load_dataset(name, split="train", image_size=None, batch_size=None,
         raise ValueError(
             f"`channels` must be 1, 3, 4 or None. Received: "
             f"channels={channels!r}")
-    source, spec = _raw_source(
+    source, spec, used = _raw_source(
         name, split, data_dir=data_dir, channels=channels,
         holdout_size=holdout_size, data_seed=data_seed, download=download,
         verify=verify, need_same_size=size is None and crop is None,
         with_labels=with_labels, source_options=source_options)
-    return build_pipeline(
+    dataset = build_pipeline(
         source, image_size=size, crop_size=crop, channels=channels,
         with_labels=with_labels, batch_size=batch_size, shuffle=shuffle,
         seed=seed, deterministic=deterministic,
         drop_remainder=drop_remainder, repeat=repeat, cache=cache,
         shuffle_buffer=shuffle_buffer)
+    identity = {"name": used, "split": split,
+                "image_size": None if size is None else list(size),
+                "crop_size": None if crop is None else list(crop),
+                "channels": channels, "with_labels": bool(with_labels),
+                "holdout_size": holdout_size, "data_seed": int(data_seed),
+                "source_options": dict(source_options or {})}
+    if used != name:
+        identity["requested"] = name
+    _IDENTITIES[dataset] = identity
+    return dataset
+
+
+def dataset_identity(dataset):
+    """What `load_dataset` returned ``dataset`` for, or None for a dataset
+    made otherwise (or transformed since): ``name`` (the data actually read,
+    e.g. ``'mnist_bundled'`` for an offline ``'mnist'``, which is then
+    ``requested``), ``split``, ``image_size``, ``crop_size``, ``channels``,
+    ``with_labels``, ``holdout_size``, ``data_seed``, ``source_options``.
+    Run folders record it."""
+    identity = _IDENTITIES.get(dataset)
+    return None if identity is None else json.loads(json.dumps(identity))
