@@ -118,7 +118,9 @@ def responsible_component(probs):
 
 # ------------------------------- plotting ----------------------------------
 
-def _pyplot():
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (imported on
+    first use: plotting is optional for most of the toolkit)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -140,14 +142,14 @@ def _save(fig, path):
     tmp = f"{path}.tmp.png"
     fig.savefig(tmp, dpi=fig.dpi, bbox_inches="tight")
     os.replace(tmp, path)  # never leave a half-written figure behind
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path
 
 
 def save_image_grid(images, path, rows=None, cols=None):
     """Writes [-1, 1] images as one PNG grid and returns ``path``."""
     grid = image_grid(_to_unit(images), rows, cols)
-    plt = _pyplot()
+    plt = pyplot()
     h, w = grid.shape[:2]
     fig = plt.figure(figsize=(w / 50, h / 50), dpi=100)
     ax = fig.add_axes([0, 0, 1, 1])
@@ -160,7 +162,7 @@ def save_image_grid(images, path, rows=None, cols=None):
 def plot_gating_correlation(usage, path, title="gating correlation"):
     """The HMoG paper's Fig. 11: colour-coded leaf correlation matrix."""
     corr = gating_correlation(usage)
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4.2), dpi=100)
     im = ax.imshow(corr, cmap="RdBu_r", vmin=-1, vmax=1)
     ax.set_xlabel("leaf")
@@ -175,7 +177,7 @@ def plot_node_averages(node_images, path, branching=2):
     heap order, each image the weighted mean of the samples under it."""
     imgs = _to_unit(node_images)
     levels = _tree_levels(imgs.shape[0], branching)
-    plt = _pyplot()
+    plt = pyplot()
     width = len(levels[-1])
     fig, axes = plt.subplots(len(levels), width, squeeze=False,
                              figsize=(max(width, 2) * 0.9, len(levels) * 0.9),
@@ -204,7 +206,7 @@ def plot_toy_regions(x_fake, component, path, x_real=None, title=None,
                      limits=(-15, 15)):
     """A 2-D toy figure: generated points coloured by the responsible
     component, real points in grey underneath."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=100)
     if x_real is not None:
         r = np.asarray(x_real)
@@ -235,12 +237,12 @@ def plot_toy_study(real, fake, component, z, z_component, path, title=None,
         z_component: (P,) their generators (z=None when every z feeds every
         generator, as in MADGAN/MGAN). path: PNG path.
     """
-    plt = _pyplot()
+    plt = pyplot()
     comp = np.asarray(component)
     k = int(num_generators or (comp.max() + 1))
     fig = plt.figure(figsize=(max(8, 1.2 * k), 5.6), dpi=100)
-    grid = fig.add_gridspec(2, k, height_ratios=[3, 1])
-    half = k // 2
+    grid = fig.add_gridspec(2, max(k, 2), height_ratios=[3, 1])
+    half = max(k, 2) // 2
     ax = fig.add_subplot(grid[0, :half])
     r, f = np.asarray(real), np.asarray(fake)
     ax.scatter(r[:, 0], r[:, 1], s=2, c="black", alpha=0.4)
@@ -280,7 +282,7 @@ def plot_toy_tree(fake, node_probs, path, branching=2, limits=(-15, 15)):
     p = np.asarray(node_probs)
     f = np.asarray(fake)
     levels = _tree_levels(p.shape[1], branching)
-    plt = _pyplot()
+    plt = pyplot()
     width = len(levels[-1])
     fig, axes = plt.subplots(len(levels), width, squeeze=False,
                              figsize=(1.3 * width, 1.3 * len(levels)),

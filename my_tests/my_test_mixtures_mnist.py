@@ -7,17 +7,19 @@ Purpose: train one of FC, MoG, HMoG, MEGAN, MADGAN, MGAN with K generators
     (HMoG depth log2 K) on 32x32 digits or clothes, with the authors'
     objectives and optimiser, and write the interpretability figures.
 
-    python my_tests/my_test_mixtures_mnist.py --model hmog --k 16
+    python my_tests/my_test_mixtures_mnist.py --model hmog --k 16 --steps 2000
     python my_tests/my_test_mixtures_mnist.py --model madgan --k 8 --dataset fashion_mnist
 
 Setup (the authors' code): z ~ N(0, I_100); h = 256x4x4; B_s = ConvT k4 s2
 256->128->64->1 with ReLU, then tanh; D = Conv k4 s2 64-128-256 with layer
-norm and leaky ReLU 0.2, then dense. FC/MoG/HMoG: WGAN-GP (lambda 10),
-n_critic 5, 250 epochs of the 60k training images = 23,250 generator steps.
-MADGAN/MGAN: batch norm after the ReLU in B_s and D, n_critic 1, 50 epochs.
-MEGAN: non-saturating loss, n_critic 5, load balancing. All: Adam-amsgrad
-(0.5, 0.999), lr 1e-4, batch 128. Offline, ``mnist`` falls back to the
-10,000 bundled MNIST test images (with a notice).
+norm and leaky ReLU 0.2, then dense. The recipe of each model
+(experiment_spec/recipes.py) adds the rest: FC/MoG/HMoG WGAN-GP (lambda 10)
+with n_critic 5; MEGAN non-saturating with n_critic 5 and load balancing;
+MADGAN/MGAN batch norm after the ReLU in B_s and D, K+1 outputs, n_critic 1.
+All: Adam-amsgrad (0.5, 0.999), lr 1e-4, batch 128. Without --steps a run
+takes the authors' schedule (23,250 generator steps for FC/MoG/HMoG: 250
+epochs of 60k images). Offline, ``mnist`` falls back to the 10,000 bundled
+MNIST test images (the run folder then says mnist_bundled).
 """
 
 import os
@@ -25,7 +27,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from absl import app, flags  # noqa: E402
+from experiment_spec import cli, recipes  # noqa: E402
+from experiment_spec.flags import (ExperimentParser, UsageError,  # noqa: E402
+                                   check_k_for_models, positive_int)
 
 # ---- architecture (edit here) ----------------------------------------------
 H_SHAPE = [4, 4, 256]  # h = 4096
@@ -47,37 +51,53 @@ D = [
      "out_reshape": [-1]},
     {"name": "d_out", "op": "d", "out": 1, "init": "dcgan"},
 ]
-CONFIG = dict(latent_dim=100, batch_size=128, lr=1e-4, image_size=32)
-# Generator steps of the authors' runs (epochs x 60,000 // (128 x n_critic)).
-PAPER_STEPS = {"fc": 23_250, "mog": 23_250, "hmog": 23_250, "megan": 4_650,
-               "madgan": 23_400, "mgan": 23_400}
+CONFIG = dict(latent_dim=100, lr=1e-4, image_size=32)
 
-FLAGS = flags.FLAGS
-flags.DEFINE_enum("model", "hmog", list(PAPER_STEPS), "mixture model")
-flags.DEFINE_integer("k", 16, "generators (leaves); HMoG depth = log2 k")
-flags.DEFINE_enum("dataset", "mnist", ["mnist", "mnist_bundled",
-                                       "fashion_mnist"], "training data")
-flags.DEFINE_integer("steps", None, "generator steps (default: the paper's)")
-flags.DEFINE_integer("seed", 0, "seed")
-flags.DEFINE_string("out", "Results", "parent folder of the run folder")
-flags.DEFINE_bool("jit", False, "XLA-compile the train step")
-flags.DEFINE_enum("precision", "float32", ["float32", "mixed_float16",
-                                           "mixed_bfloat16", "auto"],
-                  "dtype policy")
-flags.DEFINE_bool("figures", True, "write the interpretability figures")
+PARSER = ExperimentParser(__doc__, defaults={"batch_size": 128,
+                                             "steps": None})
+PARSER.add_argument("--model", choices=recipes.names(), default="hmog",
+                    help="mixture model")
+PARSER.add_argument("--k", type=positive_int, default=16,
+                    help="generators (leaves); HMoG depth = log2 k; FC has "
+                         "one")
+PARSER.add_argument("--dataset", default="mnist",
+                    choices=["mnist", "mnist_bundled", "fashion_mnist"],
+                    help="training data")
+PARSER.add_argument("--objective", default=None,
+                    choices=sorted(recipes.ALTERNATIVE_OBJECTIVES),
+                    help="train with this objective instead of the model's "
+                         "own (not for MADGAN/MGAN)")
+PARSER.add_argument("--figures", action="store_true", default=True,
+                    help="write the interpretability figures")
+PARSER.add_argument("--no-figures", dest="figures", action="store_false")
 
 
-def main(argv):
-    del argv
-    from deep_learning.experiments.mixtures import run_mixture_study
-    run_mixture_study(
-        FLAGS.model, FLAGS.k, B_S, D, H_SHAPE, dataset=FLAGS.dataset,
-        steps=FLAGS.steps or PAPER_STEPS[FLAGS.model],
-        image_size=CONFIG["image_size"], batch_size=CONFIG["batch_size"],
-        lr=CONFIG["lr"], latent_dim=CONFIG["latent_dim"], seed=FLAGS.seed,
-        root=FLAGS.out, jit=FLAGS.jit, precision=FLAGS.precision,
-        figures=FLAGS.figures, config={"script": "my_test_mixtures_mnist"})
+@PARSER.add_check
+def _check(args):
+    check_k_for_models([args.model], args.k)
+    try:
+        recipes.objective_of(args.model, args.objective)
+    except ValueError as error:
+        raise UsageError(f"argument --objective: {error}") from None
+
+
+def main(argv=None):
+    args = PARSER.parse(argv)
+    recipe = recipes.get(args.model)
+    steps = args.steps or recipe.mnist_steps
+    PARSER.announce(steps, recipe.mnist_steps)
+    from deep_learning.experiments import common, mixtures
+    run = mixtures.train_mixture(
+        args.model, args.k, B_S, D, H_SHAPE, dataset=args.dataset,
+        steps=steps, image_size=CONFIG["image_size"],
+        batch_size=args.batch_size, lr=CONFIG["lr"],
+        latent_dim=CONFIG["latent_dim"], seed=args.seed, root=args.out,
+        jit=args.jit, precision=args.precision, figures=args.figures,
+        data_dir=args.data_dir, objective=args.objective,
+        scalar_every=args.scalar_every, image_every=args.image_every,
+        config={"script": "my_test_mixtures_mnist"})
+    return common.exit_status(run)
 
 
 if __name__ == "__main__":
-    app.run(main)
+    sys.exit(cli.run(main))

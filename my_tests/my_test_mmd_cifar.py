@@ -1,35 +1,40 @@
 """
-Title: MMD-GAN with the repulsive loss on CIFAR-10
-Author: mixgan
-Date created: 2025/11/23
-Last modified: 2025/11/23
-Description: The repulsive MMD-GAN repository's CIFAR-10 run (32x32, DCGAN
+Title: the repulsive MMD-GAN on CIFAR-10
+Date: 2026-11-23
+Paper: Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive
+    Loss Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_cifar.py``).
+Purpose: train the repository's CIFAR-10 MMD-GAN (32x32, DCGAN
     generator, spectrally normalised 8-layer discriminator with a 16-d
-    score, TTUR 5e-4 / 2e-4).
+    score, TTUR 5e-4 / 2e-4) with one of the paper's losses.
 
-Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive Loss
-Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_cifar.py``). The
-architecture is the dict below, an editable copy of
+    python my_tests/my_test_mmd_cifar.py --loss rmb
+    python my_tests/my_test_mmd_cifar.py --dataset mnist_bundled --steps 50 \
+        --batch_size 16        # CPU check on the bundled MNIST, tiled to RGB
+
+The architecture is the dict below, an editable copy of
 ``deep_learning.network.architectures.mmd_generator('cifar10')`` /
-``mmd_discriminator('cifar10')``; every other setting is a flag.
+``mmd_discriminator('cifar10')``; every other setting is a flag
+(``--help``; defaults: the repository's, ``experiment_spec/mmd.py``).
+Without ``--steps`` a run takes the repository's 100,000 generator steps.
 
 Reported (paper abstract; FID from the authors' best model): CIFAR-10
 FID 16.21, IS 8.29. The authors' sweep (``Results_rep.xlsx``, best cell):
 rep 16.64, rmb 16.50, hinge 22.90, attractive MMD 26.51.
 
-Usage:
-
-```
-python my_tests/my_test_mmd_cifar.py --loss=rmb --steps=100000
-python my_tests/my_test_mmd_cifar.py --dataset=mnist_bundled --steps=50 \
-    --batch_size=16        # CPU check on the bundled MNIST, tiled to RGB
-```
-
-TensorBoard (``<root>/<run>/logs``): ``loss/d``, ``loss/g``, the kernel
+TensorBoard (``<out>/<run>/logs``): ``loss/d``, ``loss/g``, the kernel
 means ``<loss>/kxx``, ``kyy``, ``kxy`` and ``mmd2``, every layer's
 ``sigma/discriminator/<layer>``, ``lr/d``, ``lr/g`` and sample grids.
 """
 
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from experiment_spec import cli  # noqa: E402
+from experiment_spec.mmd import FULL_STEPS, make_parser  # noqa: E402
+
+# ---- architecture (edit here) ----------------------------------------------
 # Spectral-norm multiplier of the scripts: C = 64^(1/L), L = 8 layers in D.
 C = 64 ** (1 / 8)
 SN = {"w_nm": "s", "act_k": C}
@@ -68,16 +73,15 @@ ARCHITECTURE = {
 }
 
 DATASET = "cifar10"
+PARSER = make_parser(__doc__, DATASET)
+
+
+def main(argv=None):
+    args = PARSER.parse(argv)
+    PARSER.announce(args.steps, FULL_STEPS)
+    from deep_learning.experiments import mmd
+    return mmd.run_script(ARCHITECTURE, DATASET, args, "my_test_mmd_cifar")
+
 
 if __name__ == "__main__":
-    import os
-    import sys
-
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-        __file__))))
-    from absl import app
-
-    from deep_learning.experiments.mmd import define_mmd_flags, mmd_main
-
-    define_mmd_flags(DATASET)
-    app.run(lambda argv: mmd_main(ARCHITECTURE, DATASET, argv))
+    sys.exit(cli.run(main))

@@ -1,17 +1,19 @@
 """
-Title: MMD-GAN with the repulsive loss on LSUN church outdoor
-Author: mixgan
-Date created: 2025/11/23
-Last modified: 2025/11/23
-Description: The repulsive MMD-GAN repository's LSUN run (64x64, the CelebA
-    networks, TTUR 2e-4 / 1e-4).
+Title: the repulsive MMD-GAN on LSUN church outdoor
+Date: 2026-11-23
+Paper: Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive
+    Loss Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_lsun.py``).
+Purpose: train the repository's LSUN MMD-GAN (64x64, the CelebA
+    networks, TTUR 2e-4 / 1e-4) with one of the paper's losses.
 
-Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive Loss
-Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_lsun.py``). The
-architecture is the dict below, an editable copy of
+    python my_tests/my_test_mmd_lsun.py --loss rmb
+
+The architecture is the dict below, an editable copy of
 ``deep_learning.network.architectures.mmd_generator('lsun')`` /
-``mmd_discriminator('lsun')``; every other setting is a flag. Data:
-``load_dataset('lsun/church_outdoor')`` (tensorflow-datasets; see
+``mmd_discriminator('lsun')``; every other setting is a flag
+(``--help``; defaults: the repository's, ``experiment_spec/mmd.py``).
+Without ``--steps`` a run takes the repository's 100,000 generator steps.
+Data: ``load_dataset('lsun/church_outdoor')`` (tensorflow-datasets; see
 ``datasets/README.md``).
 
 Reported: the paper's Table 1 LSUN FIDs were not retrieved (see
@@ -19,18 +21,21 @@ Reported: the paper's Table 1 LSUN FIDs were not retrieved (see
 (``Results_rep.xlsx``, best cell, FID): rep 13.19, rmb 11.22, hinge 17.20;
 attractive MMD gave NaN in every cell.
 
-Usage:
-
-```
-python my_tests/my_test_mmd_lsun.py --loss=rmb --steps=100000
-```
-
-TensorBoard (``<root>/<run>/logs``): ``loss/d``, ``loss/g``, the kernel
+TensorBoard (``<out>/<run>/logs``): ``loss/d``, ``loss/g``, the kernel
 means ``<loss>/kxx``, ``kyy``, ``kxy`` and ``mmd2``, every layer's
 ``sigma/discriminator/<layer>``, ``lr/d`` (2e-4), ``lr/g`` (1e-4) and
 sample grids.
 """
 
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from experiment_spec import cli  # noqa: E402
+from experiment_spec.mmd import FULL_STEPS, make_parser  # noqa: E402
+
+# ---- architecture (edit here) ----------------------------------------------
 # Spectral-norm multiplier of the scripts: C = 64^(1/L), L = 10 layers in D.
 C = 64 ** (1 / 10)
 SN = {"w_nm": "s", "act_k": C}
@@ -76,16 +81,15 @@ ARCHITECTURE = {
 }
 
 DATASET = "lsun"
+PARSER = make_parser(__doc__, DATASET)
+
+
+def main(argv=None):
+    args = PARSER.parse(argv)
+    PARSER.announce(args.steps, FULL_STEPS)
+    from deep_learning.experiments import mmd
+    return mmd.run_script(ARCHITECTURE, DATASET, args, "my_test_mmd_lsun")
+
 
 if __name__ == "__main__":
-    import os
-    import sys
-
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-        __file__))))
-    from absl import app
-
-    from deep_learning.experiments.mmd import define_mmd_flags, mmd_main
-
-    define_mmd_flags(DATASET)
-    app.run(lambda argv: mmd_main(ARCHITECTURE, DATASET, argv))
+    sys.exit(cli.run(main))

@@ -11,15 +11,18 @@ Purpose: train the same spectrally normalised DCGAN with ``rep``, ``rmb``,
     5-NN on the domain classifier's features) and count the runs that
     diverged (a non-finite loss stops a run).
 
-    python my_tests/my_test_mmd_mnist.py --steps 300 --shard 0/2 &
-    python my_tests/my_test_mmd_mnist.py --steps 300 --shard 1/2 &
+    # the grid, split over two processes of one thread each (2-core CPU)
+    python my_tests/my_test_mmd_mnist.py --shard 0/2 &
+    python my_tests/my_test_mmd_mnist.py --shard 1/2 &
     wait
-    python my_tests/my_test_mmd_mnist.py --report
+    python my_tests/my_test_mmd_mnist.py --report    # table and its JSON
 
-Each run's scores land in ``docs/results/mmd_mnist_scores/<loss>_s<seed>.json``
-(``--scores``, committed with the results); a run whose file exists is
-skipped, so seeds can be added later without re-running the others. Point
-``--scores`` at an empty folder to start afresh.
+Everything goes under ``--out``: run folders in ``runs/``, one score file
+per run in ``scores/<loss>_s<seed>.json`` (a run whose file holds the same
+settings is skipped, so seeds can be added later; a file of other settings
+stops the grid and stays as it is), the table in ``mmd_mnist.json``.
+``--publish`` reads and writes the published scores and table in
+``docs/results/`` instead (``--list`` says which runs are done).
 
 A 4-layer version of the repository's CIFAR-10 DCGAN fits a CPU: generator
 z in R^128 -> 4x4x256 -> ConvT k4 s2 128 -> 64 -> 1 (batch norm, ReLU,
@@ -33,9 +36,14 @@ both networks updated from one forward pass.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
-from absl import app, flags  # noqa: E402
+from experiment_spec import cli  # noqa: E402
+from experiment_spec.flags import (ExperimentParser, UsageError,  # noqa: E402
+                                   choice_list, non_negative_int,
+                                   positive_int)
+from experiment_spec.mmd import DATASET_LR, MMD_LOSSES  # noqa: E402
 
 # ---- architecture (edit here) ----------------------------------------------
 C = 64 ** (1 / 4)
@@ -64,77 +72,74 @@ ARCHITECTURE = {
         {"name": "d4_s", "op": "d", "out": 16, **SN},
     ],
 }
-SETTINGS = "cifar10"  # learning rates of the repository's CIFAR-10 runs
-DATASET = "mnist_bundled"
+LR_D, LR_G = DATASET_LR["cifar10"]  # the repository's CIFAR-10 TTUR
 
-FLAGS = flags.FLAGS
-flags.DEFINE_list("losses", ["rep", "rmb", "mmd", "hinge"], "GAN losses")
-flags.DEFINE_list("seeds", ["0", "1", "2"], "seeds")
-flags.DEFINE_integer("steps", 1000, "generator steps of every run")
-flags.DEFINE_integer("batch_size", 64, "batch size")
-flags.DEFINE_integer("num", 2000, "generated images per score")
-flags.DEFINE_string("shard", "0/1", "I/N: every N-th run from the I-th")
-flags.DEFINE_integer("threads", 1, "intra-op threads (0: TensorFlow's)")
-flags.DEFINE_string("root", "Results/mmd_mnist", "run folders")
-flags.DEFINE_string("scores", "docs/results/mmd_mnist_scores",
-                    "per-run score files (a run whose file exists is skipped)")
-flags.DEFINE_bool("report", False, "only summarise the scores")
-flags.DEFINE_string("json_out", "docs/results/mmd_mnist.json",
-                    "report: summary JSON")
+# The published grid, in the repository's docs/ (written with --publish).
+PUBLISHED = dict(
+    published_scores=os.path.join(ROOT, "docs/results/mmd_mnist_scores"),
+    published_table=os.path.join(ROOT, "docs/results/mmd_mnist.json"))
+
+PARSER = ExperimentParser(
+    __doc__, common=("out", "seed", "steps", "batch_size", "precision", "jit",
+                     "scalar_every", "image_every", "publish"),
+    defaults={"out": "Results/mmd_mnist", "seed": [0, 1, 2], "steps": 300,
+              "batch_size": 64, "image_every": 300}, seed_list=True)
+PARSER.add_argument("--losses", type=choice_list(MMD_LOSSES),
+                    default=["rep", "rmb", "mmd", "hinge"],
+                    help="GAN losses of the grid (and the table's order)")
+PARSER.add_argument("--num", type=positive_int, default=2000,
+                    help="generated images per score")
+PARSER.add_argument("--shard", default="0/1",
+                    help="I/N: run every N-th job from the I-th")
+PARSER.add_argument("--threads", type=non_negative_int, default=1,
+                    help="intra-op threads (0: TensorFlow's)")
+action = PARSER.add_mutually_exclusive_group()
+action.add_argument("--report", action="store_true",
+                    help="only summarise the scores (table and its JSON)")
+action.add_argument("--list", action="store_true",
+                    help="only list this shard's runs: done, to run or of "
+                         "other settings")
 
 
-def main(argv):
-    del argv
-    import json
+@PARSER.add_check
+def _check(args):
+    index, _, count = args.shard.partition("/")
+    if not (index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise UsageError(f"argument --shard: must be I/N with 0 <= I < N; "
+                         f"received {args.shard!r}")
 
-    from deep_learning.experiments import study
-    scores_dir = FLAGS.scores
-    if FLAGS.report:
-        from general_tools.atomic_io import write_bytes_atomic
-        rows = study.load_scores(scores_dir)
-        order = {loss: i for i, loss in enumerate(FLAGS.losses)}
-        table = sorted(
-            study.summarise(rows, ("loss",),
-                            ("fid", "knn_accuracy", "knn_real_fraction",
-                             "knn_fake_fraction"), per_seed=("fid",)),
-            key=lambda e: order.get(e["loss"], len(order)))
-        print("| loss | FID | FID per seed | 5-NN acc | 5-NN real | "
-              "5-NN fake | non-finite stops | s/run |")
-        print("|---|---|---|---|---|---|---|---|")
-        for e in table:
-            seeds = ", ".join("NaN" if v is None else f"{v:.1f}"
-                              for v in e["fid_per_seed"].values())
-            print(f"| {e['loss']} | {study.mean_std(e.get('fid'), 1)} | "
-                  f"{seeds} | "
-                  f"{study.mean_std(e.get('knn_accuracy'))} | "
-                  f"{study.mean_std(e.get('knn_real_fraction'))} | "
-                  f"{study.mean_std(e.get('knn_fake_fraction'))} | "
-                  f"{e['diverged']}/{e['n']} | {e['wall_s']:.0f} |")
-        write_bytes_atomic(FLAGS.json_out,
-                           (json.dumps(table, indent=2) + "\n").encode())
-        return
-    from deep_learning.tools.evaluate import make_extractor
-    from deep_learning.experiments.mmd import run_mmd_experiment
-    study.limit_threads(FLAGS.threads)
-    make_extractor("domain", dataset=DATASET, image_size=32)
-    grid = [(loss, int(seed)) for seed in FLAGS.seeds for loss in FLAGS.losses]
-    for loss, seed in study.shard(grid, FLAGS.shard):
-        def train(loss=loss, seed=seed):
-            return run_mmd_experiment(
-                ARCHITECTURE, dataset=SETTINGS, data_name=DATASET,
-                steps=FLAGS.steps, batch_size=FLAGS.batch_size,
-                gan_loss=loss, seed=seed,
-                root=os.path.join(FLAGS.root, "runs"),
-                run_dir=os.path.join(FLAGS.root, "runs", f"{loss}_s{seed}"),
-                steps_per_epoch=min(500, FLAGS.steps),
-                checkpoint_every=FLAGS.steps, image_every=FLAGS.steps,
-                verbose=2)
 
-        study.run_and_score(f"{loss}_s{seed}", scores_dir, train,
-                            metrics="fid,knn", num=FLAGS.num,
-                            reference=f"{DATASET}:test", loss=loss, seed=seed,
-                            batch_size=FLAGS.batch_size)
+def main(argv=None):
+    args = PARSER.parse(argv)
+    from deep_learning.experiments import mmd_study, study
+    paths = study.study_paths(args.out, args.publish, name="mmd_mnist",
+                              **PUBLISHED)
+    if args.report:
+        mmd_study.report(paths.scores, paths.table, args.losses)
+        return 0
+    todo = study.shard(mmd_study.jobs(args.losses, args.seed), args.shard)
+    if args.list:
+        digest = study.architecture_digest(ARCHITECTURE)
+        for job in todo:
+            settings = mmd_study.settings_of(
+                job, steps=args.steps, batch_size=args.batch_size,
+                lr_d=LR_D, lr_g=LR_G, num=args.num, precision=args.precision,
+                architecture=digest)
+            print(f"{job.name}: "
+                  f"{mmd_study.status(job, paths.scores, settings)}")
+        return 0
+    records = mmd_study.run_grid(
+        ARCHITECTURE, todo, scores_dir=paths.scores, runs_dir=paths.runs,
+        steps=args.steps, batch_size=args.batch_size, lr_d=LR_D, lr_g=LR_G,
+        num=args.num, precision=args.precision, jit=args.jit,
+        scalar_every=args.scalar_every, image_every=args.image_every,
+        threads=args.threads)
+    stopped = [r["name"] for r in records if r.get("stopped")]
+    if stopped:
+        print(f"stopped on non-finite values: {', '.join(stopped)}",
+              file=sys.stderr)
+    return 1 if stopped else 0
 
 
 if __name__ == "__main__":
-    app.run(main)
+    sys.exit(cli.run(main))

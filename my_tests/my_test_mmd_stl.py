@@ -1,18 +1,20 @@
 """
-Title: MMD-GAN with the repulsive loss on STL-10
-Author: mixgan
-Date created: 2025/11/23
-Last modified: 2025/11/23
-Description: The repulsive MMD-GAN repository's STL-10 run (48x48, DCGAN
+Title: the repulsive MMD-GAN on STL-10
+Date: 2026-11-23
+Paper: Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive
+    Loss Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_stl.py``).
+Purpose: train the repository's STL-10 MMD-GAN (48x48, DCGAN
     generator from 6x6, spectrally normalised 8-layer discriminator with a
-    16-d score, TTUR 2e-4 / 2e-4).
+    16-d score, TTUR 2e-4 / 2e-4) with one of the paper's losses.
 
-Wang, Sun & Halgamuge, "Improving MMD-GAN Training with Repulsive Loss
-Function", ICLR 2019 (richardwth/MMD-GAN, ``my_test_stl.py``). The
-architecture is the dict below, an editable copy of
+    python my_tests/my_test_mmd_stl.py --loss rmb
+
+The architecture is the dict below, an editable copy of
 ``deep_learning.network.architectures.mmd_generator('stl10')`` /
-``mmd_discriminator('stl10')``; every other setting is a flag. Data:
-``load_dataset('stl10')`` (tensorflow-datasets; see
+``mmd_discriminator('stl10')``; every other setting is a flag
+(``--help``; defaults: the repository's, ``experiment_spec/mmd.py``).
+Without ``--steps`` a run takes the repository's 100,000 generator steps.
+Data: ``load_dataset('stl10')`` (tensorflow-datasets; see
 ``datasets/README.md``).
 
 Reported (paperswithcode / wizwand index of the paper): STL-10 FID 37.63,
@@ -20,18 +22,21 @@ IS 9.34 (loss variant not named there). The authors' sweep
 (``Results_rep.xlsx``, best cell): rep 36.66, rmb 36.96, hinge 46.26,
 attractive MMD 53.17.
 
-Usage:
-
-```
-python my_tests/my_test_mmd_stl.py --loss=rmb --steps=100000
-```
-
-TensorBoard (``<root>/<run>/logs``): ``loss/d``, ``loss/g``, the kernel
+TensorBoard (``<out>/<run>/logs``): ``loss/d``, ``loss/g``, the kernel
 means ``<loss>/kxx``, ``kyy``, ``kxy`` and ``mmd2``, every layer's
 ``sigma/discriminator/<layer>``, ``lr/d`` (2e-4), ``lr/g`` (2e-4) and
 sample grids.
 """
 
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from experiment_spec import cli  # noqa: E402
+from experiment_spec.mmd import FULL_STEPS, make_parser  # noqa: E402
+
+# ---- architecture (edit here) ----------------------------------------------
 # Spectral-norm multiplier of the scripts: C = 64^(1/L), L = 8 layers in D.
 C = 64 ** (1 / 8)
 SN = {"w_nm": "s", "act_k": C}
@@ -71,16 +76,15 @@ ARCHITECTURE = {
 }
 
 DATASET = "stl10"
+PARSER = make_parser(__doc__, DATASET)
+
+
+def main(argv=None):
+    args = PARSER.parse(argv)
+    PARSER.announce(args.steps, FULL_STEPS)
+    from deep_learning.experiments import mmd
+    return mmd.run_script(ARCHITECTURE, DATASET, args, "my_test_mmd_stl")
+
 
 if __name__ == "__main__":
-    import os
-    import sys
-
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-        __file__))))
-    from absl import app
-
-    from deep_learning.experiments.mmd import define_mmd_flags, mmd_main
-
-    define_mmd_flags(DATASET)
-    app.run(lambda argv: mmd_main(ARCHITECTURE, DATASET, argv))
+    sys.exit(cli.run(main))

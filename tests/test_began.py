@@ -1,17 +1,23 @@
 """BEGAN: losses, k_t control, M_global, networks, model and script."""
 
 import importlib.util
+import inspect
+import json
 import math
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from deep_learning.experiments import began as began_runner
 from deep_learning.models import began, began_networks
 from deep_learning.network.builder import build_network, count_params
 from deep_learning.engine.callbacks import checkpoint_items
 from deep_learning.engine.schedules import StepDecay, make_adam
+from experiment_spec import cli
 from general_tools import began_losses
 from general_tools.losses import gan_loss
 
@@ -251,19 +257,99 @@ def load_script(name):
     return module
 
 
-def test_began_script_runs_a_few_steps(tmp_path):
+TINY = {"input": (8, 8, 1), "hidden": 4, "embedding": 8, "code": 8}
+
+
+def test_began_mnist_script_writes_its_run_folder(tmp_path, monkeypatch,
+                                                  capsys):
+    """Three steps of the MNIST script through its ``main`` (a tiny 8x8
+    architecture patched in): the engine names the folder, config.json
+    holds the flags' values and the reconstruction panels land in
+    samples/; another gamma gets a folder of its own, another lambda_k in
+    the same folder is refused (exit 1)."""
     script = load_script("my_test_began_mnist")
-    arch = {**script.ARCHITECTURE, "input": (8, 8, 1), "hidden": 4,
-            "embedding": 8, "code": 8}
-    settings = {**script.DEFAULTS, "steps": 2, "batch_size": 4,
-                "steps_per_epoch": 1, "plateau_patience": 1,
-                "checkpoint_every": 2, "scalar_every": 1, "image_every": 2}
-    result = script.run(arch, run_dir=str(tmp_path / "run"), verbose=0,
-                        num_images=4, **settings)
-    assert result.step == 2 and result.stop_message is None
-    hist = result.history.history
-    assert np.all(np.isfinite(hist["began/m_global"]))
-    samples = sorted(p.name for p in (tmp_path / "run" / "samples").iterdir())
-    assert "began_real_reconstruction_00000002.png" in samples
-    assert (tmp_path / "run" / "config.json").exists()
-    assert float(result.model.k_t.numpy()) > 0.0
+    monkeypatch.setattr(script, "ARCHITECTURE",
+                        {**script.ARCHITECTURE, **TINY})
+    out = tmp_path / "out"
+    argv = ["--dataset", "mnist_bundled", "--out", str(out), "--steps", "3",
+            "--batch_size", "4", "--gamma", "0.7", "--lambda_k", "0.05",
+            "--steps_per_epoch", "1", "--plateau_patience", "1",
+            "--checkpoint_every", "3", "--scalar_every", "1",
+            "--image_every", "2", "--seed", "3"]
+    assert cli.run(script.main, argv) == 0
+    runs = list(out.iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("began-g0.7_mnist_bundled_")
+    assert runs[0].name.endswith("_b4_s3")
+    run = runs[0]
+    assert f"run folder: {run} (step 3)" in capsys.readouterr().out
+    config = json.loads((run / "config.json").read_text())
+    assert config["user"]["settings"]["gamma"] == 0.7
+    assert config["model"]["gamma"] == 0.7
+    assert config["user"]["architecture"]["hidden"] == 4
+    samples = {p.name for p in (run / "samples").iterdir()}
+    for tag in ("real", "fake"):
+        for step in (2, 3):  # every 2 steps and at the end
+            assert f"began_{tag}_reconstruction_{step:08d}.png" in samples
+
+    argv[argv.index("--lambda_k") + 1] = "0.01"
+    assert cli.run(script.main, argv) == 1
+    err = capsys.readouterr().err
+    assert "another configuration" in err
+    assert "lambda_k: 0.05 -> 0.01" in err
+
+
+def test_began_script_rejects_bad_values_before_writing(tmp_path):
+    out = tmp_path / "out"
+    for flags, name in [(["--gamma", "1.5"], "--gamma"),
+                        (["--lambda_k", "-0.1"], "--lambda_k"),
+                        (["--eta", "0"], "--eta"),
+                        (["--min_lr", "1e-3", "--lr", "1e-4"], "--min_lr"),
+                        (["--dataset", "cifar10"], "--dataset")]:
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "my_tests" / "my_test_began_mnist.py"),
+             "--out", str(out), *flags], capture_output=True, text=True,
+            timeout=60)
+        assert proc.returncode == 2, (flags, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1, proc.stderr
+        assert lines[0].startswith("my_test_began_mnist.py: error: argument "
+                                   f"{name}:"), lines[0]
+        assert not out.exists()
+
+
+def test_every_began_flag_reaches_the_runner():
+    """Each flag of the BEGAN scripts is a keyword of ``train_began``
+    (``--out`` as ``root``), so none is accepted and ignored."""
+    script = load_script("my_test_began_celeba")
+    settings = script.runner_settings(script.PARSER.parse(["--jit"]))
+    flags = {a.dest for a in script.PARSER._actions if a.dest != "help"}
+    assert set(settings) == flags - {"out"} | {"root"}
+    assert settings["jit"] is True and settings["root"] == "Results"
+    params = inspect.signature(began_runner.train_began).parameters
+    assert set(settings) <= set(params)
+    assert all(params[name].default == script.DEFAULTS[name]
+               for name in ("lr", "gamma", "lambda_k", "eta", "beta_1",
+                            "beta_2", "lr_policy", "plateau_patience",
+                            "min_lr", "decay_steps", "latent",
+                            "steps_per_epoch", "checkpoint_every",
+                            "batch_size", "scalar_every", "image_every"))
+
+
+def test_began_scripts_parse_without_tensorflow():
+    """The MNIST script imports the CelebA script's parser; neither loads
+    TensorFlow, and the CelebA script's default is the paper-scale run."""
+    code = (
+        "import sys; sys.path.insert(0, 'my_tests');"
+        "import my_test_began_mnist as m, my_test_began_celeba as c;"
+        "a = m.PARSER.parse(['--gamma', '0.3']);"
+        "b = c.PARSER.parse([]);"
+        "c.PARSER.announce(b.steps);"
+        "s = c.runner_settings(a);"
+        "print(a.steps, a.gamma, b.steps, b.dataset, s['root'], s['gamma'],"
+        " 'tensorflow' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "planned 200,000 generator steps" in lines[0]
+    assert lines[1] == "3000 0.3 200000 celeb_a Results 0.3 False"

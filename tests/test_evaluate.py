@@ -223,14 +223,22 @@ def test_evaluate_model_matches_numpy(setup):
 
 
 # ------------------------------------------------------------- commands
-def test_evaluate_command_writes_scores_and_metadata(setup):
+def _written(capsys):
+    """The path a command printed as ``wrote <path> ...``."""
+    lines = [x for x in capsys.readouterr().out.splitlines()
+             if x.startswith("wrote ")]
+    return lines[-1].split()[1]
+
+
+def test_evaluate_command_writes_scores_and_metadata(setup, capsys):
     run_dir = setup["run_dir"]
     argv = [run_dir, "--metrics", "fid,kid,is,knn,pr,msssim", "--num", "120",
             "--extractor", setup["classifier"], "--reference",
             "mnist_bundled:test", "--num_reference", "130", "--cache_dir",
             setup["cache"], "--kid_subsets", "4", "--kid_subset_size", "50",
             "--msssim_pairs", "3", "--msssim_size", "0", "--seed", "5"]
-    path = evaluate.main(argv)
+    assert evaluate.main(argv) == 0
+    path = _written(capsys)
     assert path == os.path.join(run_dir, "eval", "scores_2.json")
     result = json.load(open(path))
     scores, meta = result["scores"], result["metadata"]
@@ -261,23 +269,39 @@ def test_evaluate_command_writes_scores_and_metadata(setup):
     assert scores["fid"] == pytest.approx(want, rel=1e-4)
 
     # Never overwritten silently; --overwrite replaces; --out must be free.
-    second = evaluate.main(argv + ["--metrics", "fid"])
+    evaluate.main(argv + ["--metrics", "fid"])
+    second = _written(capsys)
     assert second.endswith("scores_2_1.json")
     assert json.load(open(path))["scores"] == scores
-    third = evaluate.main(argv + ["--metrics", "fid", "--overwrite"])
-    assert third == path and "kid" not in json.load(open(path))["scores"]
-    with pytest.raises(ValueError, match="overwrite"):
+    evaluate.main(argv + ["--metrics", "fid", "--overwrite"])
+    assert _written(capsys) == path
+    assert "kid" not in json.load(open(path))["scores"]
+    with pytest.raises(SystemExit) as stop:  # checked before any work
         evaluate.main(argv + ["--metrics", "fid", "--out", second])
+    assert stop.value.code == 2
+    assert "--out" in capsys.readouterr().err
     # The reference statistics came from the cache the second time.
     assert len(os.listdir(os.path.join(setup["cache"],
                                        ref.CACHE_SUBDIR))) == 2
 
 
-def test_sample_command_grids(setup, tmp_path):
+def test_sample_command_grids(setup, tmp_path, capsys):
     run_dir = setup["run_dir"]
     out = str(tmp_path / "grid.png")
     assert sample.main([run_dir, "--num", "16", "--truncate", "0.25",
-                        "--out", out, "--save_npy"]) == out
+                        "--out", out, "--save_npy"]) == 0
+    assert _written(capsys) == out
+    # An existing --out is refused (and kept) unless --overwrite.
+    before = open(out, "rb").read()
+    with pytest.raises(SystemExit) as stop:
+        sample.main([run_dir, "--num", "4", "--out", out])
+    assert stop.value.code == 2 and open(out, "rb").read() == before
+    assert sample.main([run_dir, "--num", "4", "--out", out,
+                        "--overwrite"]) == 0
+    assert open(out, "rb").read() != before
+    capsys.readouterr()
+    assert sample.main([run_dir, "--num", "16", "--truncate", "0.25",
+                        "--out", out, "--save_npy", "--overwrite"]) == 0
     Image.open(out).verify()
     saved = np.load(str(tmp_path / "grid.npy"))
     model = run_folder.load_run(run_dir)
@@ -286,11 +310,14 @@ def test_sample_command_grids(setup, tmp_path):
     assert np.all(np.sum(np.square(z), axis=1) <= limit)
     np.testing.assert_allclose(saved, model.generate_images(z), atol=1e-6)
 
-    path = sample.main([run_dir, "--interpolate", "3", "--steps", "5",
-                        "--method", "linear"])
-    assert path == os.path.join(run_dir, "samples", "interp_2.png")
-    assert sample.main([run_dir, "--interpolate", "3", "--steps", "5"]) \
-        .endswith("interp_2_1.png")
+    sample.main([run_dir, "--interpolate", "3", "--columns", "5",
+                 "--method", "linear"])
+    assert _written(capsys) == os.path.join(run_dir, "samples",
+                                            "interp_2.png")
+    sample.main([run_dir, "--interpolate", "3", "--columns", "5"])
+    assert _written(capsys).endswith("interp_2_1.png")
+    with pytest.raises(ValueError, match="--head"):  # one output per code
+        sample.main([run_dir, "--interpolate", "2", "--head", "1"])
     grid = sample.interpolation_grid(model, 3, steps=5, method="linear",
                                      seed=0)
     ends = np.asarray(model.latent_codes(6, seed=0))

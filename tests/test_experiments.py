@@ -28,7 +28,7 @@ def _run_toy(tmp_path, out, *args):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run(
         [sys.executable, os.path.join(ROOT, "my_tests", "my_test_toy.py"),
-         "--seeds", "0", "--out", str(out), *args],
+         "--seed", "0", "--out", str(out), *args],
         capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads((out / "results.json").read_text())
@@ -65,15 +65,17 @@ def test_toy_run_of_every_other_model(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("model", ["hmog", "madgan"])
 def test_mixture_study_runs_and_writes_figures(tmp_path, model):
-    from deep_learning.experiments.mixtures import run_mixture_study
+    from deep_learning.experiments.mixtures import train_mixture
     rng = np.random.default_rng(0)
     path = tmp_path / "digits.npz"
     np.savez(path, images=rng.integers(0, 256, (64, 8, 8, 1), np.uint8))
-    run = run_mixture_study(
+    run = train_mixture(
         model, 2, TINY_B_S, TINY_D, [2, 2, 8], dataset=f"npz:{path}",
         steps=2, image_size=8, batch_size=4, latent_dim=4,
-        root=str(tmp_path / "runs"), figure_samples=200,
+        root=str(tmp_path / "runs"), figure_samples=200, verbose=0,
         config={"script": "test"})
+    assert os.path.basename(run.paths.root).startswith(
+        f"{model}2_npz-digits_")
     assert run.step == 2
     config = json.loads(open(run.paths.config).read())
     assert config["user"]["model"] == model
@@ -85,9 +87,9 @@ def test_mixture_study_runs_and_writes_figures(tmp_path, model):
     # The same figures later, from the run folder alone.
     from deep_learning.tools import interpretability
     out = tmp_path / "later"
-    paths = interpretability.main([run.paths.root, "--num", "200",
-                                   "--out", str(out)])
-    assert {os.path.basename(p) for p in paths.values()} == expected | (
+    assert interpretability.main([run.paths.root, "--num", "200",
+                                  "--out", str(out)]) == 0
+    assert set(os.listdir(out)) == expected | (
         {"gate_stats.json"} if model == "hmog" else set())
     if model == "hmog":
         stats = json.loads((out / "gate_stats.json").read_text())
@@ -97,8 +99,10 @@ def test_mixture_study_runs_and_writes_figures(tmp_path, model):
         assert stats["mean_max_probability"] == pytest.approx(
             usage.max(1).mean(), rel=1e-6)
         assert stats["max_entropy_nats"] == pytest.approx(np.log(2))
-    with pytest.raises(SystemExit):  # an existing folder is not overwritten
+    before = (out / sorted(expected)[0]).stat().st_mtime_ns
+    with pytest.raises(ValueError, match="exists and is not empty"):
         interpretability.main([run.paths.root, "--out", str(out)])
+    assert (out / sorted(expected)[0]).stat().st_mtime_ns == before
     if model == "hmog":
         import tensorflow as tf
         tags = set()
@@ -112,16 +116,16 @@ def test_mixture_study_runs_and_writes_figures(tmp_path, model):
 
 
 def test_mixture_study_lists_grid_with_variants(tmp_path):
-    scores = tmp_path / "scores"
-    scores.mkdir()
+    scores = tmp_path / "out" / "scores"
+    scores.mkdir(parents=True)
     (scores / "hmog8_s1.json").write_text("{}")
 
     def listing(*args):
         proc = subprocess.run(
             [sys.executable,
              os.path.join(ROOT, "my_tests", "my_test_mixtures_study.py"),
-             "--list", "--scores", str(scores), "--models", "fc,hmog",
-             "--ks", "8,16", "--seeds", "1", *args],
+             "--list", "--out", str(tmp_path / "out"), "--models", "fc,hmog",
+             "--ks", "8,16", "--seed", "1", *args],
             capture_output=True, text=True, timeout=300, cwd=tmp_path,
             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
         return proc
@@ -131,70 +135,57 @@ def test_mixture_study_lists_grid_with_variants(tmp_path):
         "fc_s1: to run", "hmog8_s1: done", "hmog16_s1: to run",
         "megan8_wasserstein_s1: to run", "megan16_wasserstein_s1: to run"]
     bad = listing("--variants", "mgan:wasserstein")
-    assert bad.returncode != 0 and "own (K+1)-way objective" in bad.stderr
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "my_test_mixtures_study.py: error: argument --variants: MGAN trains "
+        "only with its own (K+1)-way objective; received "
+        "objective='wasserstein' (see --help)"]
+    assert listing("--ks", "8,12").returncode == 2  # 12 leaves: no tree
+
+
+def test_published_mixture_grid_is_listed_as_done():
+    """The committed score files record their settings: with --publish
+    and the defaults every run of the published grid is done."""
+    proc = subprocess.run(
+        [sys.executable,
+         os.path.join(ROOT, "my_tests", "my_test_mixtures_study.py"),
+         "--list", "--publish", "--variants", "megan:wasserstein"],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.split("\n")[:-1]
+    assert len(lines) == 39 and all(x.endswith(": done") for x in lines)
 
 
 @pytest.mark.slow
 def test_megan_collapse_probe_records_and_rereads(tmp_path):
     out = tmp_path / "collapse"
 
-    def probe():
-        proc = subprocess.run(
+    def probe(*extra):
+        return subprocess.run(
             [sys.executable,
              os.path.join(ROOT, "my_tests", "my_test_megan_collapse.py"),
-             "--cases", "fc_logistic", "--iterations", "2", "--every", "1",
-             "--collapse_out", str(out), "--batch", "8"],
+             "--cases", "fc_logistic", "--steps", "2", "--every", "1",
+             "--out", str(out), "--batch_size", "8", *extra],
             capture_output=True, text=True, timeout=600, cwd=tmp_path,
             env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return proc
     first = probe()
+    assert first.returncode == 0, first.stderr[-3000:]
     result = json.loads((out / "fc_logistic.json").read_text())
     assert result["overrides"] == {"objective": "logistic"}
+    assert result["settings"]["steps"] == 2
     assert [r["step"] for r in result["probes"]] == [1, 2]
     for row in result["probes"]:
-        assert -1.0 <= row["mean"] <= 1.0 and 0.0 <= row["saturated"] <= 1.0
+        # the recorded loss is the non-saturating loss of the recorded
+        # critic scores: softplus(-D(G(z))) >= -D(G(z)) on average
+        assert row["g_ns_loss"] >= -row["d_fake"] - 1e-6
         assert 0.0 <= row["d_right"] <= 1.0
-        # the non-saturating G loss is softplus(-D(G(z))) >= max(0, -D)
-        assert row["g_ns_loss"] >= max(0.0, -row["d_fake"]) - 1e-6
     assert "real held-out digits: mean -0.7" in first.stdout
     second = probe()
-    assert "fc_logistic: read" in second.stdout
+    assert second.returncode == 0 and "fc_logistic: read" in second.stdout
     assert json.loads((out / "fc_logistic.json").read_text()) == result
-
-
-def test_mmd_report_reads_the_scores_folder(tmp_path):
-    scores = tmp_path / "scores"
-    scores.mkdir()
-
-    def record(loss, seed, fid=None, knn=0.9):
-        row = {"loss": loss, "seed": seed, "wall_s": 100.0 + seed,
-               "g_params": 7, "steps": 300,
-               "scores": {} if fid is None else {
-                   "fid": fid, "knn_accuracy": knn,
-                   "knn_real_fraction": knn - 0.1,
-                   "knn_fake_fraction": knn + 0.05}}
-        if fid is None:
-            row["stopped"] = "non-finite loss"
-        (scores / f"{loss}_s{seed}.json").write_text(json.dumps(row))
-    record("rep", 1, fid=50.0, knn=0.96)
-    record("rep", 0, fid=30.0, knn=0.92)
-    record("rep", 2)  # stopped on a non-finite loss
-    record("rmb", 0, fid=20.0)
-    out = tmp_path / "summary.json"
-    proc = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "my_tests", "my_test_mmd_mnist.py"),
-         "--report", "--scores", str(scores), "--json_out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    table = json.loads(out.read_text())
-    assert [e["loss"] for e in table] == ["rep", "rmb"]  # --losses order
-    rep = table[0]
-    assert (rep["n"], rep["diverged"]) == (3, 1)
-    np.testing.assert_allclose(rep["fid"], [40.0, 10.0])
-    np.testing.assert_allclose(rep["knn_accuracy"], [0.94, 0.02])
-    assert rep["fid_per_seed"] == {"0": 30.0, "1": 50.0, "2": None}
-    rows = [line for line in proc.stdout.splitlines() if line.startswith("| rep")]
-    assert rows == ["| rep | 40.0 ± 10.0 | 30.0, 50.0, NaN | 0.940 ± 0.020 | "
-                    "0.840 ± 0.020 | 0.990 ± 0.020 | 1/3 | 101 |"]
+    # Other settings: refused, the file left as it was.
+    third = probe("--every", "2")
+    assert third.returncode == 1 and "other settings" in third.stderr
+    assert "every: 1 -> 2" in third.stderr
+    assert json.loads((out / "fc_logistic.json").read_text()) == result

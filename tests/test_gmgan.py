@@ -1,7 +1,10 @@
 """GM-GAN: the Gaussian-mixture latent, supervised objectives, models."""
 
 import importlib.util
+import json
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -9,6 +12,10 @@ import tensorflow as tf
 
 from deep_learning.models import gmgan
 from deep_learning.engine.schedules import make_adam
+from deep_learning.experiments import gmgan as gm_runner
+from deep_learning.tools import clustering
+from experiment_spec import cli
+from general_tools import losses
 
 ROOT = pathlib.Path(__file__).parents[1]
 
@@ -240,38 +247,132 @@ def test_config_round_trip():
     assert clone.latent_dim == 5 + 3
 
 
-# ----------------------------- script smoke --------------------------------
+# ------------------------------ the script ---------------------------------
+
+SCRIPT = ROOT / "my_tests" / "my_test_gmgan_mnist.py"
+
 
 def _load_script():
     """my_tests/my_test_gmgan_mnist.py as a module."""
-    path = ROOT / "my_tests" / "my_test_gmgan_mnist.py"
-    spec = importlib.util.spec_from_file_location("gm_script", path)
+    spec = importlib.util.spec_from_file_location("gm_script", SCRIPT)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     return script
 
 
-def test_gmgan_script_runs_and_clusters(tmp_path):
+def _results_files(run):
+    return sorted(p.name for p in run.glob("results_*.json"))
+
+
+def test_gmgan_script_runs_clusters_and_keeps_results(tmp_path, capsys):
+    """Two steps on the bundled MNIST: the run folder is named by the
+    engine, the results file holds the clustering of the images asked for,
+    and later invocations never replace it."""
     script = _load_script()
-    arch = {"input": (8, 8, 1), "code": 4, "components": 3,
-            "generator": G_SPEC, "discriminator": d_spec(1)}
-    result, results = script.run(
-        arch, objective="unsupervised", steps=2, batch_size=8,
-        dataset="mnist_bundled", run_dir=str(tmp_path / "run"),
-        steps_per_epoch=2, image_every=2, cluster_samples=30,
-        cluster_epochs=1, eval_images=40, sigma_scales=(0.5,),
-        samples_per_row=2, verbose=0)
-    assert result.step == 2
+    out = tmp_path / "out"
+    argv = ["--objective", "unsupervised", "--steps", "2", "--batch_size",
+            "8", "--dataset", "mnist_bundled", "--out", str(out),
+            "--steps_per_epoch", "2", "--image_every", "2",
+            "--cluster_samples", "30", "--cluster_epochs", "1",
+            "--eval_images", "40", "--sigma_scales", "0.5"]
+    assert cli.run(script.main, argv) == 0
+    runs = list(out.iterdir())
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.name.startswith("gmgan_unsupervised_mnist_bundled_logistic_")
+    assert _results_files(run) == ["results_2.json"]
+    first = run / "results_2.json"
+    results = json.loads(first.read_text())
+    assert results["step"] == 2
     assert 0.0 <= results["clustering_accuracy"] <= 1.0
     assert results["eval_images"] == 40
-    samples = {p.name for p in (tmp_path / "run" / "samples").iterdir()}
-    assert {"components_sigma0.5.png", "gm_components_00000002.png"} <= \
-        samples
-    assert (tmp_path / "run" / "results.json").exists()
+    assert results["evaluation"]["eval_images"] == 40
+    assert "conditional_accuracy" not in results  # unsupervised
+    samples = {p.name for p in (run / "samples").iterdir()}
+    assert {"components_sigma0.5_00000002.png",
+            "gm_components_00000002.png"} <= samples
+    text, stamp = first.read_text(), first.stat().st_mtime_ns
+    capsys.readouterr()
+
+    # The same flags: nothing to train, the results file is read.
+    assert cli.run(script.main, argv) == 0
+    assert "results_2.json exists" in capsys.readouterr().out
+    assert _results_files(run) == ["results_2.json"]
+    assert first.read_text() == text
+    assert first.stat().st_mtime_ns == stamp
+
+    # Other evaluation settings: a new file next to the first.
+    argv[argv.index("--eval_images") + 1] = "30"
+    assert cli.run(script.main, argv) == 0
+    assert _results_files(run) == ["results_2.json", "results_2_1.json"]
+    assert json.loads((run / "results_2_1.json").read_text())[
+        "eval_images"] == 30
+    assert first.read_text() == text
 
 
-def test_conditional_accuracy_reads_components_in_row_order(tmp_path):
-    script = _load_script()
+@pytest.mark.parametrize("flags,named", [
+    (["--objective", "unsupervised", "--d_class_on_fake"],
+     "--d_class_on_fake"),
+    (["--objective", "k_plus_one", "--class_weight", "2"], "--class_weight"),
+    (["--objective", "split", "--gan_loss", "hinge"], "--gan_loss"),
+    (["--objective", "k_plus_one", "--dataset", "celeb_a"], "--dataset"),
+    (["--gan_loss", "mmd"], "--gan_loss"),
+    (["--sigma_scales", "0.5,0"], "--sigma_scales"),
+    (["--eval_images", "0", "--cluster_epochs", "2"], "--cluster_epochs"),
+])
+def test_gmgan_script_refuses_bad_flags(tmp_path, flags, named):
+    """Exit status 2, one line naming the flag, nothing written (and
+    TensorFlow never imported: the refusal comes before it)."""
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--out", str(out), *flags],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"argument {named}" in lines[0], proc.stderr
+    assert proc.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_gmgan_script_losses_are_registered():
+    """The script's literal loss choices are registered losses."""
+    assert set(_load_script().GAN_LOSSES) <= set(
+        losses.available_losses())
+
+
+def test_train_gmgan_supervised_run(tmp_path):
+    """The runner with a tiny network: labels reach the (K+1)-way
+    objective, the last layers get the data's channels and K + 1 logits,
+    and settings of another objective are refused."""
+    arch = {"image_size": (8, 8), "code": 5, "components": 10,
+            "generator": [
+                {"op": "d", "out": 4 * 4 * 8, "act": "relu",
+                 "out_reshape": [4, 4, 8]},
+                {"op": "tc", "out": 7, "kernel": 4, "strides": 2,
+                 "act": "tanh"}],
+            "discriminator": d_spec(1)}
+    result, results = gm_runner.train_gmgan(
+        arch, objective="k_plus_one", steps=1, batch_size=4,
+        dataset="mnist_bundled", root=str(tmp_path), image_every=0,
+        eval_images=0, sigma_scales=(1.0,), samples_per_row=2, verbose=0)
+    run = pathlib.Path(result.paths.root)
+    assert run.name.startswith("gmgan_k_plus_one_mnist_bundled_")
+    assert results == json.loads((run / "results_1.json").read_text())
+    assert results["step"] == 1 and "clustering_accuracy" not in results
+    assert result.model.discriminator.output_shape[-1] == 11
+    assert result.model.generate_images(
+        result.model.latent_codes(2, seed=0)).shape == (2, 8, 8, 1)
+    assert (run / "samples" / "components_sigma1_00000001.png").exists()
+    assert np.isfinite(result.history.history["gm/class_ce_fake"]).all()
+    with pytest.raises(ValueError, match="'split' objective"):
+        gm_runner.train_gmgan(arch, objective="k_plus_one",
+                              d_class_on_fake=True, root=str(tmp_path))
+    with pytest.raises(ValueError, match="one Gaussian per class"):
+        gm_runner.train_gmgan(dict(arch, components=3), objective="split",
+                              dataset="mnist_bundled", root=str(tmp_path))
+
+
+def test_conditional_accuracy_reads_components_in_row_order():
     model = tiny_gmgan("k_plus_one")
     k = model.num_components
 
@@ -287,14 +388,14 @@ def test_conditional_accuracy_reads_components_in_row_order(tmp_path):
             labels = np.repeat(self.mapping, n)
             return {"logits": np.eye(10)[labels]}
 
-    exact = script.conditional_accuracy(model, None, 4,
-                                        extractor=Labeller(np.arange(k)))
+    exact = clustering.conditional_accuracy(
+        model, None, 4, extractor=Labeller(np.arange(k)))
     assert exact == 1.0
     # One component read as another digit: (k - 1) / k of the samples.
     mapping = np.arange(k)
     mapping[0] = 9
-    got = script.conditional_accuracy(model, None, 4,
-                                      extractor=Labeller(mapping))
+    got = clustering.conditional_accuracy(model, None, 4,
+                                          extractor=Labeller(mapping))
     assert got == pytest.approx((k - 1) / k)
 
 

@@ -557,12 +557,16 @@ class ImageSummary(keras.callbacks.Callback):
     tiled into ``rows`` rows, written as a TensorBoard image under ``tag``
     and, with ``samples_dir``, as ``<tag with / as _>_<step>.png``.
 
+    Given to ``training.train`` with ``log_dir=None``, it writes into the
+    run folder's ``logs/`` and ``samples/`` (:meth:`bind_run_folder`).
+
     Args:
-        log_dir: str. Event-file folder (the run's ``logs``).
+        log_dir: str or None. Event-file folder; None: the run's ``logs``.
         panels_fn: callable ``model -> dict``.
         every: int. Period in generator steps. Defaults to 1000.
         rows: int or None. Grid rows. Defaults to a near-square grid.
-        samples_dir: str or None. PNG folder. Defaults to None.
+        samples_dir: str or None. PNG folder. Defaults to None (the run's
+            ``samples`` when ``log_dir`` is None too).
     """
 
     def __init__(self, log_dir, panels_fn, every=1000, rows=None,
@@ -580,7 +584,17 @@ class ImageSummary(keras.callbacks.Callback):
         self.writer = None
         self._last = None
 
+    def bind_run_folder(self, paths):
+        """Called by ``training.train`` with the run's ``RunPaths``: a
+        summary made without folders writes into the run's."""
+        if self.log_dir is None:
+            self.log_dir = paths.logs
+            self.samples_dir = self.samples_dir or paths.samples
+
     def on_train_begin(self, logs=None):
+        if self.log_dir is None:
+            raise ValueError("ImageSummary has no log_dir: give one, or "
+                             "pass it to training.train.")
         os.makedirs(self.log_dir, exist_ok=True)
         if self.samples_dir:
             os.makedirs(self.samples_dir, exist_ok=True)

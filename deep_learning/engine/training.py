@@ -237,7 +237,10 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
             Defaults to True.
         callback_options: dict. Keyword arguments of
             ``callbacks.default_callbacks``. Defaults to None.
-        callbacks: list. More callbacks. Defaults to None.
+        callbacks: list. More callbacks. Defaults to None. Those with a
+            ``bind_run_folder(paths)`` method are told the run folder
+            before training (e.g. an ``ImageSummary`` made with
+            ``log_dir=None`` writes into the run's ``logs/``).
         verbose: int. ``fit``'s verbosity (1: progress bar). Defaults to 1.
 
     Returns:
@@ -310,6 +313,9 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
         if resumed_from:
             run_folder.rewrite_pointer(paths, int(
                 resumed_from.rsplit("-", 1)[1]))
+        if start >= steps:  # nothing to train: the folder stays as it is
+            return TrainResult(model, keras.callbacks.History(), paths, start,
+                               resumed_from, None)
         for folder in (paths.logs, paths.checkpoints, paths.samples):
             os.makedirs(folder, exist_ok=True)
         write_json_atomic(paths.config, {**full_config, "session": {
@@ -319,9 +325,6 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
             "replicas": strategy.num_replicas_in_sync,
             "devices": describe_devices()}})
         run_folder.save_model_config(paths, model)
-        if start >= steps:
-            return TrainResult(model, keras.callbacks.History(), paths, start,
-                               resumed_from, None)
 
         pipeline = dataset
         if batch_size is not None:
@@ -333,8 +336,14 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
         # A run shorter than an epoch gets a one-epoch progress bar of its
         # own length (Keras would otherwise show the full epoch as done).
         spe = max(1, min(int(steps_per_epoch), int(steps)))
+        for callback in callbacks or []:
+            # Callbacks that write into the run folder learn where it is.
+            bind = getattr(callback, "bind_run_folder", None)
+            if bind is not None:
+                bind(paths)
         cbs += list(callbacks or []) + [callbacks_lib.StopAtStep(steps)]
         history = model.fit(pipeline, epochs=math.ceil(steps / spe),
+                            shuffle=False,
                             initial_epoch=start // spe, steps_per_epoch=spe,
                             callbacks=cbs, verbose=verbose)
     stop = next((c.message for c in cbs

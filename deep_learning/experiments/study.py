@@ -2,15 +2,22 @@
 
 The ``my_tests`` study scripts (the MNIST mixture comparison, the MMD loss
 comparison) train one run per grid cell and seed, score it with
-:func:`deep_learning.tools.evaluate.evaluate_run` and keep one JSON file per run
-in a scores folder. A cell whose file exists is skipped, so an interrupted
-grid resumes where it stopped, and several processes can share a grid.
+:func:`deep_learning.tools.evaluate.evaluate_run` and keep one JSON file per
+run in a scores folder, with the run's ``settings`` (everything that changes
+its result: model, seed, steps, batch, data, metrics, a digest of the
+architecture dicts...). A run whose file exists with the same settings is
+skipped, so an interrupted grid resumes where it stopped and several
+processes can share a grid; a file of other settings is never replaced (the
+study stops and names it). :func:`study_paths` puts everything under the
+script's ``--out``, or under ``docs/`` with ``--publish``.
 :func:`summarise` turns the files into means and standard deviations over
 seeds (runs that stopped on a non-finite loss count as diverged).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import time
@@ -18,12 +25,49 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from deep_learning.engine.run_folder import config_differences
 from deep_learning.tools import evaluate
-
 from general_tools.atomic_io import write_bytes_atomic
 
-__all__ = ["run_and_score", "load_scores", "summarise", "mean_std",
-           "limit_threads", "shard"]
+__all__ = ["StudyPaths", "architecture_digest", "limit_threads",
+           "load_scores", "mean_std", "read_recorded", "run_and_score",
+           "settings_differences", "shard", "study_paths", "summarise"]
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyPaths:
+    """Where a study writes: ``runs`` (run folders, always under
+    ``--out``), ``scores`` (one JSON per run), ``table`` (the summary
+    JSON), ``figure`` (PNG, or None)."""
+
+    runs: str
+    scores: str
+    table: str
+    figure: str | None
+
+
+def study_paths(out, publish, *, published_scores, published_table,
+                published_figure=None, name="study"):
+    """The study's paths: under ``out`` (``out/runs``, ``out/scores``,
+    ``out/<name>.json``, ``out/<name>.png``), or the published ones in
+    ``docs/`` when ``publish`` (run folders stay under ``out``)."""
+    if publish:
+        return StudyPaths(os.path.join(out, "runs"), published_scores,
+                          published_table, published_figure)
+    return StudyPaths(os.path.join(out, "runs"), os.path.join(out, "scores"),
+                      os.path.join(out, f"{name}.json"),
+                      None if published_figure is None
+                      else os.path.join(out, f"{name}.png"))
+
+
+def architecture_digest(*dicts):
+    """A short digest of architecture dicts (for a run's settings)."""
+    text = json.dumps(dicts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _normal(obj):
+    return json.loads(json.dumps(obj, sort_keys=True, default=str))
 
 
 def limit_threads(threads):
@@ -47,41 +91,87 @@ def shard(jobs, spec):
     return list(jobs)[index::count]
 
 
-def run_and_score(name, scores_dir, train_fn, *, metrics, num, reference,
-                  evaluate_options=None, **fields):
+def settings_differences(path, settings):
+    """How the record in ``path`` differs from ``settings``: ``None`` when
+    there is no such file, ``[]`` when it holds the same settings, else
+    ``["key: old -> new", ...]`` (a record without settings differs in
+    all of them)."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        recorded = json.load(f).get("settings")
+    return [f"{key}: {a!r} -> {b!r}" for key, a, b in config_differences(
+        {"settings": recorded}, {"settings": _normal(settings)})]
+
+
+def read_recorded(path, settings, what="scores"):
+    """The record in ``path`` when it holds the same ``settings``, None
+    when there is no file.
+
+    Raises:
+        ValueError: the file records other settings (each difference
+            listed); it is left as it is.
+    """
+    diffs = settings_differences(path, settings)
+    if diffs is None:
+        return None
+    if diffs:
+        raise ValueError(
+            f"{path} holds the {what} of a run with other settings ("
+            + "; ".join(diffs) + "); it is left as it is. Use another "
+            "--out for these settings.")
+    with open(path) as f:
+        return json.load(f)
+
+
+def run_and_score(name, scores_dir, train_fn, *, settings, metrics, num,
+                  reference, evaluate_options=None, **fields):
     """Trains (``train_fn() -> TrainResult``), scores and records one run.
 
     Args:
         name: str. file name (without ``.json``) in ``scores_dir``.
         scores_dir: str. folder of the per-run score files.
         train_fn: callable returning a ``training.TrainResult``.
+        settings: dict. Everything that changes the run's result; it must
+            hold ``steps``. Recorded in the file and compared on a rerun.
         metrics, num, reference: ``evaluate_run`` arguments.
         evaluate_options: dict or None. more ``evaluate_run`` arguments.
-        **fields: recorded as they are (model, seed, settings...).
+        **fields: recorded as they are (model, seed, ...).
 
     Returns:
         the recorded dict (``scores`` empty when the run diverged), or the
-        existing one when the file exists.
+        existing one when the file exists with the same settings.
+
+    Raises:
+        ValueError: the file exists with other settings (each difference
+            listed; the file is left as it is), or the run folder holds a
+            run longer than ``settings['steps']``.
     """
+    settings = _normal(settings)
     path = os.path.join(scores_dir, f"{name}.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            print(f"{name}: scored already ({path})")
-            return json.load(f)
+    existing = read_recorded(path, settings)
+    if existing is not None:
+        print(f"{name}: scored already with these settings ({path})")
+        return existing
     start = time.time()
     run = train_fn()
     wall = time.time() - start
+    if run.step > int(settings["steps"]):
+        raise ValueError(
+            f"The run folder {run.paths.root} holds a run of {run.step} "
+            f"steps; this study asks {settings['steps']}. Use another --out.")
     if run.stop_message is not None:
         result = {"scores": {}, "stopped": run.stop_message}
     else:
         result, _ = evaluate.evaluate_run(
             run.paths.root, metrics=metrics, num=num, reference=reference,
-            overwrite=True, **(evaluate_options or {}))
+            **(evaluate_options or {}))
     result.update(
         fields, name=name, steps=int(run.step), wall_s=round(wall, 1),
         g_params=int(run.model.generator.count_params()),
         d_params=int(run.model.discriminator.count_params()),
-        run_dir=run.paths.root)
+        run_dir=run.paths.root, settings=settings)
+    os.makedirs(scores_dir, exist_ok=True)
     write_bytes_atomic(path, (json.dumps(result, indent=2) + "\n").encode())
     print(f"{name}: {result['scores'] or result['stopped']} "
           f"({wall:.0f} s training)")
@@ -90,6 +180,10 @@ def run_and_score(name, scores_dir, train_fn, *, metrics, num, reference,
 
 def load_scores(scores_dir):
     """Every recorded run of a scores folder, by file name."""
+    if not os.path.isdir(scores_dir):
+        raise ValueError(f"No scores to report: {scores_dir} does not exist "
+                         "(train the grid first, or pass the --out / "
+                         "--publish it was run with).")
     rows = []
     for file in sorted(os.listdir(scores_dir)):
         if file.endswith(".json"):

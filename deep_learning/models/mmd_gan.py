@@ -17,7 +17,8 @@ E k(r, r'), ``<loss>/kxy`` = E k(g, r) and ``<loss>/mmd2``; the engine's
 TensorBoard callback writes every spectrally normalised layer's sigma as
 ``sigma/discriminator/<layer>``.
 
-Per-dataset settings of the repository's scripts (:data:`DATASET_LR`):
+Per-dataset settings of the repository's scripts (:data:`DATASET_LR`, from
+``experiment_spec.mmd``):
 
 | dataset | lr_D | lr_G |
 |---|---|---|
@@ -41,17 +42,13 @@ import tensorflow as tf
 from deep_learning.network import architectures as arch
 from deep_learning.models.gan import GAN
 from deep_learning.engine.schedules import make_adam
+# The repository's settings (lr_D, lr_G per dataset; the losses; C = 1.82),
+# kept with the scripts' flags in experiment_spec.
+from experiment_spec.mmd import (DATASET_LR, MMD_LOSSES,  # noqa: F401
+                                 PAPER_MULTIPLIER)
 
 __all__ = ["MMDGAN", "DATASET_LR", "MMD_LOSSES", "PAPER_MULTIPLIER",
            "make_mmd_optimizers", "mmd_multiplier_for"]
-
-#: (lr_D, lr_G) of the repository's ``my_test_*`` scripts.
-DATASET_LR = {"cifar10": (5e-4, 2e-4), "stl10": (2e-4, 2e-4),
-              "celeba": (1e-4, 2e-4), "lsun": (2e-4, 1e-4)}
-#: The losses of the paper's comparison.
-MMD_LOSSES = ("rep", "rmb", "mmd", "hinge", "logistic")
-#: The multiplier C of the paper's main text (about 1 / 0.55).
-PAPER_MULTIPLIER = 1.82
 
 _FIXED = {"update": "simultaneous", "d_joint_forward": True}
 

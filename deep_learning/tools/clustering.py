@@ -3,6 +3,9 @@
 A K-way classifier is trained on generated images labelled by the Gaussian
 they were drawn from; it assigns real images to clusters, scored under the
 best one-to-one cluster/label mapping (``general_tools.clustering``).
+For the supervised objectives, :func:`conditional_accuracy` asks the other
+way round how often a classifier of real images reads class ``y`` in a
+sample of Gaussian ``y``.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import keras
 import numpy as np
 
 from deep_learning.network.builder import build_network
+from deep_learning.tools.evaluate import make_extractor
 from general_tools.clustering import clustering_accuracy
 
 __all__ = ["classifier_spec", "train_component_classifier",
-           "assign_clusters", "gmgan_clustering_accuracy"]
+           "assign_clusters", "gmgan_clustering_accuracy",
+           "conditional_accuracy"]
 
 
 def classifier_spec(num_classes, widths=(32, 64)):
@@ -89,3 +94,35 @@ def gmgan_clustering_accuracy(model, images, labels, classifier=None,
     acc = clustering_accuracy(labels, clusters,
                               num_clusters=model.num_components)
     return acc, clusters, classifier
+
+
+def conditional_accuracy(model, image_size, n_per_component=200, seed=0,
+                         extractor=None, dataset="mnist_bundled"):
+    """Fraction of the samples of Gaussian ``y`` that a classifier labels
+    ``y`` (class-conditional generation of a supervised GM-GAN).
+
+    Args:
+        model: a trained :class:`GMGAN` whose Gaussian ``y`` stands for
+            class ``y``.
+        image_size: int or ``(h, w)``. The domain classifier's input size
+            (the generator's); unused with ``extractor``.
+        n_per_component: int. Samples per Gaussian. Defaults to 200.
+        seed: int. Seed of the codes. Defaults to 0.
+        extractor: anything with ``extract(images, outputs=['logits'])``
+            returning ``{'logits': (N, classes)}``; None is the domain
+            classifier of ``dataset`` at ``image_size``
+            (``tools.evaluate.make_extractor``: trained and cached when
+            missing). Defaults to None.
+        dataset: str. The domain classifier's dataset. Defaults to
+            ``'mnist_bundled'``.
+
+    Returns:
+        float in [0, 1].
+    """
+    if extractor is None:
+        extractor = make_extractor("domain", dataset=dataset,
+                                   image_size=image_size)
+    images = np.asarray(model.component_samples(n_per_component, seed=seed))
+    logits = extractor.extract(images, outputs=["logits"])["logits"]
+    wanted = np.repeat(np.arange(model.num_components), int(n_per_component))
+    return float(np.mean(np.argmax(logits, axis=1) == wanted))

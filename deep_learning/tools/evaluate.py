@@ -30,7 +30,6 @@ reference dataset, trained and cached on first use; offline),
 classifier, or any model whose output is the feature vector).
 """
 
-import argparse
 import json
 import os
 import sys
@@ -41,6 +40,10 @@ import numpy as np
 import tensorflow as tf
 
 from deep_learning.engine import run_folder
+from deep_learning.tools import toy_evaluation
+from experiment_spec import cli
+from experiment_spec.flags import (ExperimentParser, UsageError,
+                                   non_negative_int, positive_int)
 from general_tools import domain_classifier as dc_lib
 from general_tools import features as features_lib
 from general_tools import metrics as metrics_lib
@@ -281,15 +284,40 @@ def scores_path(run_dir, step, overwrite=False):
     return path
 
 
-def evaluate_run(run_dir, metrics=("fid",), num=10000, extractor="domain",
+def evaluate_toy_model(model, data, num=2500, seed=0, k=5):
+    """The toy study's scores (``toy_evaluation.TOY_METRICS``) of a 2-D
+    model against the held-out split of the toy ``data`` (a run's
+    ``config.json`` ``data`` entry); the result dict of
+    :func:`evaluate_model`'s shape."""
+    real, mixture = toy_evaluation.toy_reference(data)
+    points, generators = toy_evaluation.toy_samples(model, int(num),
+                                                    int(seed))
+    scores = toy_evaluation.toy_scores(points, generators, real, mixture,
+                                       k=int(k))
+    return {"scores": {key: float(v) for key, v in scores.items()},
+            "metadata": {
+                "metrics": ["toy"], "num_fake": int(num),
+                "num_real": int(len(real)), "seed": int(seed), "k": int(k),
+                "reference": {"dataset": data["name"], "split": "test",
+                              "data_seed": data.get("data_seed")},
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "tensorflow": tf.__version__, "keras": keras.__version__}}
+
+
+def evaluate_run(run_dir, metrics=None, num=10000, extractor="domain",
                  reference=None, resize="tf_bilinear", step=None,
                  num_reference=None, cache_dir=None, out=None,
                  overwrite=False, data_dir=None, **kwargs):
     """Loads a run's checkpoint, scores it and writes the JSON file.
 
+    A run of a 2-D toy is scored with the toy study's metrics against its
+    toy's held-out split (:func:`evaluate_toy_model`; ``metrics`` must be
+    None or ``'toy'``, ``num`` points, ``seed`` and ``k`` apply).
+
     Args:
         run_dir: str. run folder (with `model.json`).
-        metrics: str or sequence. Defaults to ("fid",).
+        metrics: str, sequence or None. None: ``("fid",)`` for images,
+            ``'toy'`` for 2-D runs. Defaults to None.
         num: int. generated images. Defaults to 10000.
         extractor: str or `FeatureExtractor`. see `make_extractor`.
             Defaults to "domain".
@@ -309,12 +337,22 @@ def evaluate_run(run_dir, metrics=("fid",), num=10000, extractor="domain",
     Returns:
         `(result, path)`: the dict of `evaluate_model` and the file written.
     """
-    metrics = parse_metrics(metrics)
     if out is not None and os.path.exists(out) and not overwrite:
         raise ValueError(f"{out!r} exists; pass overwrite=True to replace "
                          "it.")
     model = run_folder.load_run(run_dir, step)
     step = run_folder.model_step(model)
+    if not run_folder.is_image_model(model):
+        if metrics not in (None, "toy", ("toy",), ["toy"]):
+            raise ValueError(
+                f"{run_dir} is a 2-D run: it is scored with the toy metrics "
+                f"{list(toy_evaluation.TOY_METRICS)}; --metrics "
+                f"{metrics!r} applies to image runs.")
+        data = (run_folder.read_config(run_dir) or {}).get("data")
+        result = evaluate_toy_model(model, data, num, kwargs.get("seed", 0),
+                                    kwargs.get("k", 5))
+        return _write_scores(result, model, run_dir, step, out, overwrite)
+    metrics = parse_metrics(metrics or ("fid",))
     dataset, split = ref_lib.parse_reference(
         reference or default_reference(run_dir))
     height, width, channels = model.image_shape
@@ -334,6 +372,10 @@ def evaluate_run(run_dir, metrics=("fid",), num=10000, extractor="domain",
             data_dir=data_dir)))
     result = evaluate_model(model, stats, extractor, metrics, num,
                             real_images=real_images, **kwargs)
+    return _write_scores(result, model, run_dir, step, out, overwrite)
+
+
+def _write_scores(result, model, run_dir, step, out, overwrite):
     result["metadata"].update(
         run_dir=os.path.abspath(run_dir), step=step,
         checkpoint=os.path.basename(model.checkpoint_path),
@@ -345,49 +387,78 @@ def evaluate_run(run_dir, metrics=("fid",), num=10000, extractor="domain",
 
 
 def build_parser():
-    """The command-line parser of `python -m deep_learning.tools.evaluate`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m deep_learning.tools.evaluate",
-        description="Score a trained GAN run; writes RUN_DIR/eval/"
-                    "scores_<step>.json.")
-    parser.add_argument("run_dir")
-    parser.add_argument("--metrics", default="fid,kid,knn,pr",
-                        help=f"comma-separated subset of {METRICS}")
-    parser.add_argument("--num", type=int, default=10000,
-                        help="generated images")
+    """The command-line parser of ``python -m deep_learning.evaluate``."""
+    parser = ExperimentParser(
+        "Score a trained run; writes RUN_DIR/eval/scores_<step>.json (a "
+        "free name: an existing file is kept unless --overwrite). A 2-D toy "
+        "run is scored with the toy study's metrics against its toy's "
+        "held-out points.", common=(),
+        prog="python -m deep_learning.evaluate")
+    parser.add_argument("run_dir", help="the run folder")
+    parser.add_argument("--metrics", default=None,
+                        help=f"comma-separated subset of {METRICS} (default "
+                             "fid,kid,knn,pr; 2-D runs: the toy metrics)")
+    parser.add_argument("--num", type=positive_int, default=None,
+                        help="generated images (default 10000; 2-D runs: "
+                             "2500 points)")
     parser.add_argument("--extractor", default="domain",
                         help=f"one of {EXTRACTORS} or a .keras file")
     parser.add_argument("--reference", default=None,
-                        help="DATASET[:SPLIT], split defaults to test")
-    parser.add_argument("--num_reference", type=int, default=None)
+                        help="DATASET[:SPLIT], split defaults to test "
+                             "(default: the data the run trained on)")
+    parser.add_argument("--num_reference", type=positive_int, default=None)
     parser.add_argument("--resize", default="tf_bilinear",
                         choices=features_lib.RESIZE_METHODS)
-    parser.add_argument("--step", type=int, default=None)
+    parser.add_argument("--step", type=non_negative_int, default=None,
+                        help="checkpoint step (default: the newest "
+                             "readable)")
     parser.add_argument("--truncate", type=float, default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--ema", choices=("auto", "yes", "no"),
                         default="auto")
-    parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--kid_subsets", type=int, default=100)
-    parser.add_argument("--kid_subset_size", type=int, default=1000)
-    parser.add_argument("--is_splits", type=int, default=10)
-    parser.add_argument("--msssim_pairs", type=int, default=500)
-    parser.add_argument("--msssim_size", type=int, default=256,
+    parser.add_argument("--k", type=positive_int, default=5)
+    parser.add_argument("--kid_subsets", type=positive_int, default=100)
+    parser.add_argument("--kid_subset_size", type=positive_int,
+                        default=1000)
+    parser.add_argument("--is_splits", type=positive_int, default=10)
+    parser.add_argument("--msssim_pairs", type=positive_int, default=500)
+    parser.add_argument("--msssim_size", type=non_negative_int, default=256,
                         help="MS-SSIM resize target; 0 keeps the size "
                              "with reduced scales")
-    parser.add_argument("--batch_size", type=int, default=100)
+    parser.add_argument("--batch_size", type=positive_int, default=100)
     parser.add_argument("--cache_dir", default=None)
     parser.add_argument("--data_dir", default=None)
-    parser.add_argument("--out", default=None)
-    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--out", default=None,
+                        help="output JSON (default RUN_DIR/eval/"
+                             "scores_<step>.json)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output file")
+
+    @parser.add_check
+    def _check(args):
+        if args.metrics not in (None, "toy"):
+            try:
+                args.metrics = ",".join(parse_metrics(args.metrics))
+            except ValueError as error:
+                raise UsageError(f"argument --metrics: {error}") from None
+        if not os.path.isdir(args.run_dir):
+            raise UsageError(f"argument run_dir: no such folder: "
+                             f"{args.run_dir!r}")
+        if args.out and os.path.exists(args.out) and not args.overwrite:
+            raise UsageError(f"argument --out: {args.out} exists; pass "
+                             "--overwrite to replace it")
     return parser
 
 
 def main(argv=None):
-    """Entry point; returns the path of the written file."""
-    args = build_parser().parse_args(argv)
+    """Entry point of ``python -m deep_learning.evaluate``; returns the
+    exit status."""
+    args = build_parser().parse(argv)
+    toy = toy_evaluation.is_toy(
+        (run_folder.read_config(args.run_dir) or {}).get("data"))
     result, path = evaluate_run(
-        args.run_dir, metrics=args.metrics, num=args.num,
+        args.run_dir, metrics=args.metrics,
+        num=args.num or (2500 if toy else 10000),
         extractor=args.extractor, reference=args.reference,
         resize=args.resize, step=args.step, num_reference=args.num_reference,
         cache_dir=args.cache_dir, out=args.out, overwrite=args.overwrite,
@@ -401,13 +472,14 @@ def main(argv=None):
     for name, value in sorted(result["scores"].items()):
         print(f"{name:>20s}: {value:.6g}")
     print(f"wrote {path}")
-    return path
+    return 0
 
 
 __all__ = ["EXTRACTORS", "METRICS", "build_parser", "default_reference",
-           "evaluate_model", "evaluate_run", "main", "make_extractor",
-           "parse_metrics", "sample_batches", "scores_path"]
+           "evaluate_model", "evaluate_run", "evaluate_toy_model", "main",
+           "make_extractor", "parse_metrics", "sample_batches",
+           "scores_path"]
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main, prog="python -m deep_learning.evaluate"))

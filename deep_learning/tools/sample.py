@@ -2,10 +2,13 @@
 
 Command line::
 
-    python -m deep_learning.tools.sample RUN_DIR --num 64 --truncate 0.25 \\
-        --out grid.png [--seed 0] [--step 20000] [--rows 8]
-    python -m deep_learning.tools.sample RUN_DIR --interpolate 8 --steps 10 \\
+    python -m deep_learning.sample RUN_DIR --num 64 --truncate 0.25 \\
+        --out grid.png [--seed 0] [--step 20000] [--rows 8] [--overwrite]
+    python -m deep_learning.sample RUN_DIR --interpolate 8 --columns 10 \\
         [--method slerp|linear] --out interp.png
+
+A 2-D toy run gives a scatter of ``--num`` samples coloured by the generator
+that drew each, over the held-out data of its toy.
 
 Truncation (`--truncate t`) keeps the most likely latent codes: for the
 normal prior, codes with `||z||^2 > chi2_d.ppf(1 - t)` are redrawn
@@ -31,11 +34,17 @@ Multi-head models (MADGAN, MGAN) send each code through every generator;
 
 import argparse
 import os
+import sys
 
 import numpy as np
 import tensorflow as tf
 
 from deep_learning.engine import run_folder
+from deep_learning.models import generator_assignment
+from deep_learning.tools import toy_evaluation
+from experiment_spec import cli
+from experiment_spec.flags import (ExperimentParser, UsageError,
+                                   non_negative_int, positive_int)
 from general_tools import figures
 
 METHODS = ("slerp", "linear")
@@ -133,7 +142,8 @@ def interpolation_grid(model, pairs, steps=10, method="slerp", seed=0,
     return images_for_codes(model, codes, use_ema, head)
 
 
-def _free_path(path):
+def free_path(path):
+    """``path``, or the first ``<stem>_<i><ext>`` that does not exist."""
     stem, ext = os.path.splitext(path)
     index = 0
     while os.path.exists(path):
@@ -142,63 +152,131 @@ def _free_path(path):
     return path
 
 
+def _truncation(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction in [0, 1); received {text!r}")
+    return value
+
+
+def _png(text):
+    if not text.lower().endswith(".png"):
+        raise argparse.ArgumentTypeError(
+            f"the figure is a PNG; give a path ending in .png; received "
+            f"{text!r}")
+    return text
+
+
 def build_parser():
-    """The command-line parser of `python -m deep_learning.tools.sample`."""
-    parser = argparse.ArgumentParser(
-        prog="python -m deep_learning.tools.sample",
-        description="Sample grids and latent interpolations of a run.")
-    parser.add_argument("run_dir")
-    parser.add_argument("--num", type=int, default=64)
-    parser.add_argument("--rows", type=int, default=None)
-    parser.add_argument("--truncate", type=float, default=None,
+    """The command-line parser of ``python -m deep_learning.sample``."""
+    parser = ExperimentParser(
+        "Sample grids and latent interpolations of a run folder (2-D toy "
+        "runs: a scatter of samples coloured by their generator over the "
+        "data).", common=(), prog="python -m deep_learning.sample")
+    parser.add_argument("run_dir", help="the run folder")
+    parser.add_argument("--num", type=positive_int, default=None,
+                        help="samples (default 64 images, 2500 toy points)")
+    parser.add_argument("--rows", type=positive_int, default=None,
+                        help="grid rows (default: a near-square grid)")
+    parser.add_argument("--truncate", type=_truncation, default=None,
                         help="fraction of least likely codes to disregard")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--step", type=int, default=None)
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--step", type=non_negative_int, default=None,
+                        help="checkpoint step (default: the newest "
+                             "readable)")
     parser.add_argument("--ema", choices=("auto", "yes", "no"),
-                        default="auto")
-    parser.add_argument("--interpolate", type=int, default=0,
+                        default="auto", help="sample the EMA generator")
+    parser.add_argument("--interpolate", type=non_negative_int, default=0,
                         help="rows of an interpolation grid (0: samples)")
-    parser.add_argument("--steps", type=int, default=10,
-                        help="interpolation columns")
+    parser.add_argument("--columns", type=positive_int, default=10,
+                        help="interpolation columns (both ends included)")
     parser.add_argument("--method", choices=METHODS, default="slerp")
-    parser.add_argument("--head", type=int, default=0)
-    parser.add_argument("--out", default=None,
+    parser.add_argument("--head", type=non_negative_int, default=None,
+                        help="the generator an interpolation shows (multi-"
+                             "head models; default 0)")
+    parser.add_argument("--out", type=_png, default=None,
                         help="PNG path; default RUN_DIR/samples/"
-                             "sample_<step>.png (never overwritten)")
+                             "<kind>_<step>.png (a free name)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out (and its .npy)")
     parser.add_argument("--save_npy", action="store_true",
-                        help="also save the images as .npy next to the PNG")
+                        help="also save the samples as .npy next to the PNG")
+
+    @parser.add_check
+    def _check(args):
+        if args.interpolate and args.columns < 2:
+            raise UsageError("argument --columns: an interpolation needs at "
+                             "least 2 columns")
+        if not os.path.isdir(args.run_dir):
+            raise UsageError(f"argument run_dir: no such folder: "
+                             f"{args.run_dir!r}")
+        if args.out and not args.overwrite:
+            for path in (args.out, os.path.splitext(args.out)[0] + ".npy"):
+                if os.path.exists(path) and (path == args.out
+                                             or args.save_npy):
+                    raise UsageError(f"argument --out: {path} exists; pass "
+                                     "--overwrite to replace it")
     return parser
 
 
+def _toy_scatter(model, run_dir, num, seed, path):
+    """2-D runs: samples coloured by generator over the held-out data."""
+    data = (run_folder.read_config(run_dir) or {}).get("data")
+    points, generators = toy_evaluation.toy_samples(model, num, seed)
+    real = None
+    if toy_evaluation.is_toy(data):
+        real, _ = toy_evaluation.toy_reference(data)
+    reach = 1.1 * float(np.abs(points if real is None else real).max())
+    figures.plot_toy_regions(points, generators, path, x_real=real,
+                             title=f"{model.recipe or model.name}, step "
+                                   f"{run_folder.model_step(model)}",
+                             limits=(-reach, reach))
+    return points
+
+
 def main(argv=None):
-    """Entry point; returns the path of the PNG written."""
-    args = build_parser().parse_args(argv)
+    """Entry point of ``python -m deep_learning.sample``; returns the exit
+    status."""
+    args = build_parser().parse(argv)
     model = run_folder.load_run(args.run_dir, args.step)
     step = run_folder.model_step(model)
     use_ema = {"auto": None, "yes": True, "no": False}[args.ema]
-    if args.interpolate:
-        images = interpolation_grid(
-            model, args.interpolate, args.steps, args.method, args.seed,
-            args.truncate, use_ema, args.head)
-        rows, cols, kind = args.interpolate, args.steps, "interp"
-    else:
-        if args.num < 1:
-            raise ValueError(f"`--num` must be >= 1; received {args.num}.")
-        images = model.sample(args.num, seed=args.seed,
-                              truncation=args.truncate, use_ema=use_ema)
-        rows, cols, kind = args.rows, None, "sample"
-    out = args.out or _free_path(os.path.join(
+    heads = generator_assignment.assignment_kind(model) == "heads"
+    if args.head is not None and not heads:
+        raise ValueError(f"--head: {model.recipe or model.name} has one "
+                         "generator output per code, not heads")
+    kind = "interp" if args.interpolate else "sample"
+    out = args.out or free_path(os.path.join(
         args.run_dir, "samples", f"{kind}_{step}.png"))
-    figures.save_image_grid(images, out, rows=rows, cols=cols)
+    if not run_folder.is_image_model(model):
+        if args.interpolate:
+            raise ValueError("--interpolate draws image grids; this run "
+                             "generates 2-D points")
+        images = _toy_scatter(model, args.run_dir, args.num or 2500,
+                              args.seed, out)
+    elif args.interpolate:
+        images = interpolation_grid(
+            model, args.interpolate, args.columns, args.method, args.seed,
+            args.truncate, use_ema, args.head or 0)
+        figures.save_image_grid(images, out, rows=args.interpolate,
+                                cols=args.columns)
+    else:
+        images = model.sample(args.num or 64, seed=args.seed,
+                              truncation=args.truncate, use_ema=use_ema)
+        figures.save_image_grid(images, out, rows=args.rows)
     if args.save_npy:
         np.save(os.path.splitext(out)[0] + ".npy", images)
-    print(f"wrote {out} ({len(images)} images, step {step})")
-    return out
+    print(f"wrote {out} ({len(images)} samples, step {step})")
+    return 0
 
 
-__all__ = ["METHODS", "build_parser", "images_for_codes", "interpolation_codes",
-           "interpolation_grid", "main", "slerp"]
+__all__ = ["METHODS", "build_parser", "free_path", "images_for_codes",
+           "interpolation_codes", "interpolation_grid", "main", "slerp"]
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(cli.run(main, prog="python -m deep_learning.sample"))
