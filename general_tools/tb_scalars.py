@@ -136,6 +136,8 @@ def plot_scalar_curves(runs, tags, path, labels=None, smooth=1,
 
 
 def main(argv=None):
+    """``python -m general_tools.tb_scalars LOGS... --tags T --out F.png``;
+    an existing ``--out`` is kept unless ``--overwrite``. Returns None."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("runs", nargs="+", help="log folders")
     parser.add_argument("--tags", required=True,
@@ -144,7 +146,11 @@ def main(argv=None):
                         help="comma-separated legend entries")
     parser.add_argument("--smooth", type=int, default=1)
     parser.add_argument("--out", required=True, help="output PNG")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out")
     args = parser.parse_args(argv)
+    if os.path.exists(args.out) and not args.overwrite:
+        parser.error(f"{args.out} exists; pass --overwrite to replace it")
     labels = args.labels.split(",") if args.labels else None
     print(plot_scalar_curves(args.runs, args.tags.split(","), args.out,
                              labels, args.smooth))

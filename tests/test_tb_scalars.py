@@ -65,4 +65,12 @@ def test_plot_writes_png(tmp_path):
                            "--out", str(tmp_path / "fig.png")])
     assert out is None
     with open(tmp_path / "fig.png", "rb") as f:
-        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+        first = f.read()
+    assert first[:8] == b"\x89PNG\r\n\x1a\n"
+    argv = [str(tmp_path / "a"), "--tags", "m", "--out",
+            str(tmp_path / "fig.png")]
+    with pytest.raises(SystemExit):  # an existing figure is kept
+        tb_scalars.main(argv)
+    assert (tmp_path / "fig.png").read_bytes() == first
+    tb_scalars.main(argv + ["--overwrite"])
+    assert (tmp_path / "fig.png").read_bytes() != first

@@ -56,7 +56,7 @@ report() {
   $PY my_tests/my_test_mmd_mnist.py --report --publish
   $PY -m general_tools.tb_scalars Results/began_mnist/began-g0.3_*/logs \
     Results/began_mnist/began-g0.7_*/logs --tags began/m_global,began/k \
-    --labels "gamma 0.3,gamma 0.7" --smooth 4 --out docs/figures/began_mnist_curves.png
+    --labels "gamma 0.3,gamma 0.7" --smooth 4 --out docs/figures/began_mnist_curves.png --overwrite
 }
 
 case "${1:-all}" in
