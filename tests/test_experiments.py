@@ -60,6 +60,17 @@ def test_toy_run_of_every_other_model(tmp_path):
         assert 0.0 <= scores["knn_accuracy"] <= 1.0
         assert 0 <= scores["modes_covered"] <= 5
         assert (out / f"regions_{model}_s0.png").stat().st_size > 1000
+    # A rerun of one model reads its recorded scores (nothing retrained or
+    # redrawn) and the summary still covers every recorded run.
+    stamps = {p.name: p.stat().st_mtime_ns
+              for p in list((out / "scores").iterdir()) + list(
+                  out.glob("regions_*.png"))}
+    again = _run_toy(tmp_path, out, "--steps", "30", "--models", "fc",
+                     "--dataset", "toy_gmm_fixed")
+    assert again["per_seed"] == results["per_seed"]
+    assert stamps == {p.name: p.stat().st_mtime_ns
+                      for p in list((out / "scores").iterdir()) + list(
+                          out.glob("regions_*.png"))}
 
 
 @pytest.mark.slow

@@ -6,7 +6,8 @@ discriminator outputs from its recipe, the toy's own objective and
 settings on top); :func:`run_toy_study` runs models x seeds, scores each
 run (``deep_learning.tools.toy_evaluation``), draws its region figure
 (``deep_learning.tools.interpretability.toy_figures``) and summarises the
-scores over seeds in ``results.json`` and ``results.md``. Each run's
+scores over seeds in ``results.json`` and ``results.md`` (every run
+recorded under ``<out>/scores``, not only this invocation's). Each run's
 scores are kept in ``<out>/scores/<model>_s<seed>.json`` with its
 settings: a run whose file holds the same settings is read, not re-run,
 and one of other settings stops the study (nothing is replaced).
@@ -127,7 +128,7 @@ def run_toy_study(models, seeds, *, generators, discriminator,
     real, mixture = toy_evaluation.toy_reference(
         {"name": dataset, "data_seed": data_seed})
     reach = 1.25 * float(np.abs(real).max())
-    per_seed, stopped = {}, []
+    stopped = []
     for seed in seeds:
         for model in models:
             extra = dict(model_settings[model])
@@ -158,7 +159,6 @@ def run_toy_study(models, seeds, *, generators, discriminator,
                 stopped.append(f"{model}_s{seed}")
                 continue
             scores = dict(record["scores"], steps=record["steps"])
-            per_seed.setdefault(model, []).append(scores)
             print(f"{model:7s} seed {seed}: " + ", ".join(
                 f"{key}={v:.3f}" if isinstance(v, float) else f"{key}={v}"
                 for key, v in scores.items()), flush=True)
@@ -171,12 +171,24 @@ def run_toy_study(models, seeds, *, generators, discriminator,
                             seed=seed + 1000, num=eval_points,
                             limits=(-reach, reach),
                             title=recipes.get(model).label)
+    # The summary covers every run recorded under out/scores (all of one
+    # setting family: a file of other settings stopped the study above), so
+    # a rerun with fewer models or seeds rewrites the same, complete table.
+    records = study.load_scores(os.path.join(out, "scores"))
+    order = {name: i for i, name in enumerate(recipes.names())}
+    per_seed = {}
+    for record in sorted(records, key=lambda r: (order[r["model"]],
+                                                 r["seed"])):
+        if record.get("scores"):
+            per_seed.setdefault(record["model"], []).append(
+                dict(record["scores"], steps=record["steps"]))
     summary = {name: {key: [float(np.mean([r[key] for r in runs])),
                             float(np.std([r[key] for r in runs]))]
                       for key in runs[0]} for name, runs in per_seed.items()}
     results = {"dataset": dataset, "data_seed": data_seed, "steps": steps,
-               "seeds": list(seeds), "per_seed": per_seed,
-               "summary": summary, "stopped": stopped}
+               "seeds": sorted({r["seed"] for r in records}),
+               "per_seed": per_seed, "summary": summary,
+               "stopped": stopped}
     write_bytes_atomic(os.path.join(out, "results.json"),
                        (json.dumps(results, indent=2) + "\n").encode())
     table = summary_table(results)
