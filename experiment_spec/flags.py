@@ -34,7 +34,8 @@ import sys
 
 from experiment_spec import recipes
 
-__all__ = ["COMMON", "ExperimentParser", "UsageError", "check_k_for_models",
+__all__ = ["COMMON", "ExperimentParser", "UsageError", "add_mixture_flags",
+           "check_k_for_models",
            "choice_list",
            "int_list", "mixture_models", "non_negative_int", "positive_float",
            "positive_int", "real_or_choice"]
@@ -287,3 +288,29 @@ def check_k_for_models(models, k, flag="--k"):
                 recipes.check_k(model, value)
             except ValueError as error:
                 raise UsageError(f"argument {flag}: {error}") from None
+
+
+def add_mixture_flags(parser, k=16):
+    """The flags of a single mixture-model run (``--model``, ``--k``,
+    ``--objective``, ``--figures`` / ``--no-figures``) and their check
+    against the recipes (K rule, alternative objectives)."""
+    parser.add_argument("--model", choices=recipes.names(), default="hmog",
+                        help="mixture model")
+    parser.add_argument("--k", type=positive_int, default=k,
+                        help="generators (leaves); HMoG depth = log2 k; FC "
+                             "has one")
+    parser.add_argument("--objective", default=None,
+                        choices=sorted(recipes.ALTERNATIVE_OBJECTIVES),
+                        help="train with this objective instead of the "
+                             "model's own (not for MADGAN/MGAN)")
+    parser.add_argument("--figures", action="store_true", default=True,
+                        help="write the interpretability figures")
+    parser.add_argument("--no-figures", dest="figures", action="store_false")
+
+    @parser.add_check
+    def _check(args):
+        check_k_for_models([args.model], args.k)
+        try:
+            recipes.objective_of(args.model, args.objective)
+        except ValueError as error:
+            raise UsageError(f"argument --objective: {error}") from None

@@ -27,9 +27,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from experiment_spec import cli, recipes  # noqa: E402
+from experiment_spec import cli  # noqa: E402
 from experiment_spec.flags import ExperimentParser, UsageError  # noqa: E402
-from experiment_spec.flags import check_k_for_models, positive_int  # noqa: E402
+from experiment_spec.flags import add_mixture_flags  # noqa: E402
 
 # ---- architecture (edit here) ----------------------------------------------
 H_SHAPE = [4, 4, 512]  # h = 8192
@@ -58,30 +58,15 @@ DATASETS = ["celeb_a", "ut_zap50k", "oxford_flowers102", "lsun/church_outdoor"]
 
 PARSER = ExperimentParser(__doc__, defaults={"batch_size": 128},
                           paper_steps=PAPER_STEPS)
-PARSER.add_argument("--model", choices=recipes.names(), default="hmog",
-                    help="mixture model")
-PARSER.add_argument("--k", type=positive_int, default=16,
-                    help="generators (leaves); HMoG depth = log2 k")
+add_mixture_flags(PARSER)
 PARSER.add_argument("--dataset", choices=DATASETS, default="celeb_a",
                     help="training data (tensorflow-datasets, or an image "
                          "folder / TFRecord shards in --data_dir for "
                          "ut_zap50k)")
-PARSER.add_argument("--objective", default=None,
-                    choices=sorted(recipes.ALTERNATIVE_OBJECTIVES),
-                    help="train with this objective instead of the model's "
-                         "own (not for MADGAN/MGAN)")
-PARSER.add_argument("--figures", action="store_true", default=True,
-                    help="write the interpretability figures")
-PARSER.add_argument("--no-figures", dest="figures", action="store_false")
 
 
 @PARSER.add_check
 def _check(args):
-    check_k_for_models([args.model], args.k)
-    try:
-        recipes.objective_of(args.model, args.objective)
-    except ValueError as error:
-        raise UsageError(f"argument --objective: {error}") from None
     if args.dataset == "ut_zap50k" and args.data_dir is None:
         raise UsageError("argument --data_dir: ut_zap50k has no "
                          "tensorflow-datasets builder; give its image or "

@@ -28,8 +28,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from experiment_spec import cli, recipes  # noqa: E402
-from experiment_spec.flags import (ExperimentParser, UsageError,  # noqa: E402
-                                   check_k_for_models, positive_int)
+from experiment_spec.flags import ExperimentParser  # noqa: E402
+from experiment_spec.flags import add_mixture_flags  # noqa: E402
 
 # ---- architecture (edit here) ----------------------------------------------
 H_SHAPE = [4, 4, 256]  # h = 4096
@@ -55,30 +55,10 @@ CONFIG = dict(latent_dim=100, lr=1e-4, image_size=32)
 
 PARSER = ExperimentParser(__doc__, defaults={"batch_size": 128,
                                              "steps": None})
-PARSER.add_argument("--model", choices=recipes.names(), default="hmog",
-                    help="mixture model")
-PARSER.add_argument("--k", type=positive_int, default=16,
-                    help="generators (leaves); HMoG depth = log2 k; FC has "
-                         "one")
+add_mixture_flags(PARSER)
 PARSER.add_argument("--dataset", default="mnist",
                     choices=["mnist", "mnist_bundled", "fashion_mnist"],
                     help="training data")
-PARSER.add_argument("--objective", default=None,
-                    choices=sorted(recipes.ALTERNATIVE_OBJECTIVES),
-                    help="train with this objective instead of the model's "
-                         "own (not for MADGAN/MGAN)")
-PARSER.add_argument("--figures", action="store_true", default=True,
-                    help="write the interpretability figures")
-PARSER.add_argument("--no-figures", dest="figures", action="store_false")
-
-
-@PARSER.add_check
-def _check(args):
-    check_k_for_models([args.model], args.k)
-    try:
-        recipes.objective_of(args.model, args.objective)
-    except ValueError as error:
-        raise UsageError(f"argument --objective: {error}") from None
 
 
 def main(argv=None):
