@@ -8,15 +8,19 @@ ready-made callbacks and ``fit``. Nothing is written into a run folder
 before its configuration has been checked and its checkpoint restored.
 
 Distribution. Pass ``strategy=tf.distribute.MirroredStrategy()`` (one
-machine, several devices) or a ``MultiWorkerMirroredStrategy`` (several
-machines; set ``TF_CONFIG`` on each worker and run the same script
-everywhere). The model is built inside ``strategy.scope()`` and every
-variable, optimiser slots included, exists before ``fit``. The batch is the
-global batch; each replica receives ``batch / replicas`` rows of every critic
-step's batch and losses are divided by the number of replicas before the
-gradients are summed, so training matches the single-device run. With
-several workers, every worker must run the checkpoint saves (they are
-collective); point non-chief workers' ``run_dir`` at a scratch folder.
+machine, several devices) or ``MultiWorkerMirroredStrategy()`` (several
+machines: the same script on each, with its own ``TF_CONFIG``). The model
+is built inside ``strategy.scope()`` and every variable, optimiser slots
+included, exists before ``fit``. The batch is the global batch; each
+replica receives ``batch / replicas`` rows of every critic step's batch
+and losses are divided by the number of replicas before the gradients are
+summed, so training matches the single-device run. With several workers
+(``deep_learning.engine.multi_worker``) only the chief writes the run
+folder, the others write into scratch folders removed on return, the
+chief's restored state is broadcast to every worker (no shared file system
+needed), a refusal by the chief stops every worker, and the data are
+sharded by ``DATA`` so the workers split each global batch as one device
+would.
 
 Mixed precision. ``precision='mixed_float16'`` (GPUs) or
 ``'mixed_bfloat16'`` (TPUs, recent CPUs/GPUs) sets the Keras dtype policy
@@ -36,6 +40,7 @@ import keras
 import tensorflow as tf
 
 from deep_learning.engine import callbacks as callbacks_lib
+from deep_learning.engine import multi_worker
 from deep_learning.engine import run_folder
 from deep_learning.engine.run_folder import (RunFolderError, RunPaths,
                                              load_config, run_name,
@@ -282,49 +287,52 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
             model_tag or default_model_tag(model), data["name"],
             model.gan_loss, _lr_value(opts["d"]), _lr_value(opts["g"]),
             model.n_critic, batch, model.seed))
-    paths = run_folder.paths_of(run_dir)
-    run_folder.check_config(paths, full_config)
-    if not resume and run_folder.checkpoint_steps(paths):
-        raise RunFolderError(
-            f"The run folder {paths.root} already holds checkpoints; pass "
-            "resume=True to continue it or use another folder.")
-    if run_folder.read_config(paths) is None and \
-            run_folder.checkpoint_steps(paths):
-        raise RunFolderError(
-            f"{paths.root} holds checkpoints but no {run_folder.CONFIG_FILE};"
-            " it is not a run folder this toolkit can resume.")
-
-    with run_folder.lock(paths):
+    role = multi_worker.role_of(strategy)
+    with contextlib.ExitStack() as stack:
+        if role.chief:
+            paths = run_folder.paths_of(run_dir)
+        else:  # writes into a scratch folder removed on return
+            paths = run_folder.paths_of(
+                stack.enter_context(multi_worker.scratch_folder(role)))
+            verbose = 0
         cbs = callbacks_lib.default_callbacks(paths,
                                               **(callback_options or {}))
         ckpt_cb = next(c for c in cbs
                        if isinstance(c, callbacks_lib.GANCheckpoint))
-
-        def restore(prefix):
-            checkpoint = tf.train.Checkpoint(
-                **run_folder.checkpoint_items(model, ckpt_cb.extra))
-            checkpoint.restore(prefix).assert_existing_objects_matched() \
-                .expect_partial()
-
-        resumed_from, _, failed = run_folder.restore_newest(
-            paths, restore, on_warning=_warn)
-        start = run_folder.model_step(model) if resumed_from else 0
-        run_folder.set_aside(paths, [s for s, _ in failed], on_warning=_warn)
-        if resumed_from:
-            run_folder.rewrite_pointer(paths, int(
-                resumed_from.rsplit("-", 1)[1]))
+        checkpoint = run_folder.checkpoint_items(model, ckpt_cb.extra)
+        resumed_from = None
+        refusal = None
+        if role.chief:
+            try:
+                _check_run_folder(paths, full_config, resume)
+                stack.enter_context(run_folder.lock(paths))
+                resumed_from = _restore(paths, checkpoint)
+            except RunFolderError as error:
+                refusal = error
+        if role.multi_worker:
+            if not multi_worker.chief_agrees(strategy, refusal is None):
+                raise refusal or RunFolderError(
+                    f"The chief refused the run folder {run_dir}; its own "
+                    "output names the reason.")
+            broadcast = [v for group in checkpoint.values()
+                         for v in group.values()]
+            multi_worker.broadcast_from_chief(strategy, broadcast)
+        elif refusal is not None:
+            raise refusal
+        start = run_folder.model_step(model)
         if start >= steps:  # nothing to train: the folder stays as it is
             return TrainResult(model, keras.callbacks.History(), paths, start,
                                resumed_from, None)
         for folder in (paths.logs, paths.checkpoints, paths.samples):
             os.makedirs(folder, exist_ok=True)
-        write_json_atomic(paths.config, {**full_config, "session": {
-            "steps": steps, "command": " ".join(sys.argv),
-            "tensorflow": tf.__version__, "keras": keras.__version__,
-            "strategy": type(strategy).__name__,
-            "replicas": strategy.num_replicas_in_sync,
-            "devices": describe_devices()}})
-        run_folder.save_model_config(paths, model)
+        if role.chief:
+            write_json_atomic(paths.config, {**full_config, "session": {
+                "steps": steps, "command": " ".join(sys.argv),
+                "tensorflow": tf.__version__, "keras": keras.__version__,
+                "strategy": type(strategy).__name__,
+                "replicas": strategy.num_replicas_in_sync,
+                "devices": describe_devices()}})
+            run_folder.save_model_config(paths, model)
 
         pipeline = dataset
         if batch_size is not None:
@@ -332,6 +340,8 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
             pipeline = stack_critic_batches(pipeline.repeat(),
                                             int(batch_size), n)
         pipeline = pipeline.repeat().skip(start).prefetch(tf.data.AUTOTUNE)
+        if role.multi_worker:
+            pipeline = multi_worker.shard_by_data(pipeline)
 
         # A run shorter than an epoch gets a one-epoch progress bar of its
         # own length (Keras would otherwise show the full epoch as done).
@@ -350,6 +360,37 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
                  if isinstance(c, callbacks_lib.NonFiniteStop)), None)
     return TrainResult(model, history, paths, run_folder.model_step(model),
                        resumed_from, stop)
+
+
+def _check_run_folder(paths, full_config, resume):
+    """Refuses a folder of another configuration or with checkpoints that
+    may not be resumed, before anything is written."""
+    run_folder.check_config(paths, full_config)
+    if not resume and run_folder.checkpoint_steps(paths):
+        raise RunFolderError(
+            f"The run folder {paths.root} already holds checkpoints; pass "
+            "resume=True to continue it or use another folder.")
+    if run_folder.read_config(paths) is None and \
+            run_folder.checkpoint_steps(paths):
+        raise RunFolderError(
+            f"{paths.root} holds checkpoints but no {run_folder.CONFIG_FILE};"
+            " it is not a run folder this toolkit can resume.")
+
+
+def _restore(paths, items):
+    """Restores the newest readable checkpoint into ``items``, sets the
+    unreadable newer ones aside and points ``checkpoint`` at it; returns
+    its prefix (None for a new run)."""
+    def restore(prefix):
+        tf.train.Checkpoint(**items).restore(prefix) \
+            .assert_existing_objects_matched().expect_partial()
+
+    resumed_from, _, failed = run_folder.restore_newest(
+        paths, restore, on_warning=_warn)
+    run_folder.set_aside(paths, [s for s, _ in failed], on_warning=_warn)
+    if resumed_from:
+        run_folder.rewrite_pointer(paths, int(resumed_from.rsplit("-", 1)[1]))
+    return resumed_from
 
 
 def describe_devices():

@@ -16,6 +16,14 @@ the dynamic scale, and the optimiser unscales and skips overflowing steps.
 Logged values are per-replica means averaged over replicas (equal to the
 global value for losses that are means over samples); gradient norms are
 those of each replica's own mean loss.
+
+Multi-worker logs. Keras 3 reduces a step's logs under a multi-worker
+``MultiWorkerMirroredStrategy`` with ``strategy.reduce("MEAN", v, axis=0)``,
+which rejects scalars ("Invalid reduction dimension 0",
+tensorflow/tensorflow#72388). The steps therefore return each log as a
+one-element vector in exactly that mode (:func:`logs_for_reduction`): the
+reduction averages over replicas and that axis and hands the callbacks the
+usual scalar.
 """
 
 import keras
@@ -23,6 +31,24 @@ import tensorflow as tf
 
 from deep_learning.models.stateless_random import replica_info
 from deep_learning.models.step_record import StepRecord
+
+
+def _multi_worker_collective(strategy):
+    """True where Keras reduces logs with ``axis=0`` across workers (the
+    same test as Keras' own ``_collective_all_reduce_multi_worker``)."""
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    in_multi_worker = getattr(strategy.extended, "_in_multi_worker_mode",
+                              None)
+    return bool(in_multi_worker and in_multi_worker())
+
+
+def logs_for_reduction(logs):
+    """``logs`` shaped for Keras' per-replica reduction (module docstring)."""
+    if not _multi_worker_collective(tf.distribute.get_strategy()):
+        return logs
+    return {k: tf.reshape(v, [1]) if v.shape.rank == 0 else v
+            for k, v in logs.items()}
 
 
 class GANStepsMixin:
@@ -188,7 +214,7 @@ class GANStepsMixin:
         out = {name: t.result() for name, t in self._trackers.items()}
         for name, opt in self.optimizers_by_name().items():
             out[f"lr/{name}"] = tf.cast(opt.learning_rate, tf.float32)
-        return out
+        return logs_for_reduction(out)
 
     def _unpack(self, data):
         """``(real, labels)`` of a batch (labels None for images only)."""
@@ -235,4 +261,5 @@ class GANStepsMixin:
         loss_d, loss_g, logs = self.loss_terms(record)
         logs.update({"loss/d": loss_d, "loss/g": loss_g})
         self._track(logs)
-        return {k: self._trackers[k].result() for k in logs}
+        return logs_for_reduction(
+            {k: self._trackers[k].result() for k in logs})
