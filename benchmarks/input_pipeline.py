@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
 from general_tools.data import load_dataset  # noqa: E402
+from general_tools.machine import describe_cpu  # noqa: E402
 
 
 def make_folder(path, num_images, size, seed=0):
@@ -92,7 +93,7 @@ def main():
                    help="generator steps/s of training, for the headroom")
     p.add_argument("--n_critic", type=int, default=5)
     args = p.parse_args()
-    print(f"batch {args.batch}, {os.cpu_count()} CPU cores")
+    print(f"batch {args.batch}; CPU: {describe_cpu()}")
     if args.train_steps_per_sec:
         need = args.train_steps_per_sec * args.n_critic * args.batch
         print(f"training needs {need:.0f} real images/s "

@@ -16,7 +16,6 @@ one is visible.
 import argparse
 import os
 import pathlib
-import platform
 import sys
 import time
 
@@ -26,6 +25,7 @@ import tensorflow as tf
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from general_tools import metrics  # noqa: E402
+from general_tools.machine import describe_cpu  # noqa: E402
 
 ALL_METRICS = ("fid", "kid", "knn", "pr", "dc", "fused", "all")
 
@@ -64,7 +64,7 @@ def main():
     print(f"{args.num_real} real x {args.num_fake} fake x {args.dim}-d, "
           f"k={args.k}; TF {tf.__version__} on "
           f"{'GPU ' + gpus[0].name if gpus else 'CPU'} "
-          f"({os.cpu_count()} CPUs, {platform.processor() or 'unknown'})")
+          f"(CPU: {describe_cpu()})")
 
     block = args.block_size
     runs = {

@@ -10,9 +10,15 @@ of a forward + backward pass of each.
 """
 
 import argparse
+import os
+import sys
 import time
 
 import tensorflow as tf
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from general_tools.machine import describe_cpu  # noqa: E402
 
 
 def main():
@@ -23,6 +29,9 @@ def main():
     p.add_argument("--units", type=int, default=4096)
     p.add_argument("--repeats", type=int, default=20)
     a = p.parse_args()
+    gpus = tf.config.list_physical_devices("GPU")
+    print(f"{len(gpus)} GPU(s); " if gpus else "", end="")
+    print(f"CPU: {describe_cpu()}")
     w = tf.Variable(tf.random.normal([a.z, a.leaves * a.units], stddev=0.1))
     b = tf.Variable(tf.zeros([a.leaves, a.units]))
     z = tf.random.normal([a.batch, a.z])

@@ -11,6 +11,7 @@ One spelling per setting in every script:
 | ``--batch_size N`` | batch size of one critic step (> 0) |
 | ``--precision P`` | ``float32``, ``mixed_float16``, ``mixed_bfloat16``, ``auto`` |
 | ``--jit`` / ``--no-jit`` | XLA-compile the train step |
+| ``--strategy S`` | ``default`` (one device), ``mirrored`` (this machine's GPUs), ``multi_worker`` (the workers of ``TF_CONFIG``) |
 | ``--scalar_every N`` | TensorBoard scalar period (> 0) |
 | ``--image_every N`` | image (or 2-D scatter) period, 0 for none |
 | ``--data_dir DIR`` | data folder (must exist) |
@@ -42,8 +43,9 @@ __all__ = ["COMMON", "ExperimentParser", "UsageError", "add_mixture_flags",
 
 #: The common flags, in the order --help lists them.
 COMMON = ("out", "seed", "steps", "batch_size", "precision", "jit",
-          "scalar_every", "image_every", "data_dir")
+          "strategy", "scalar_every", "image_every", "data_dir")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 class UsageError(ValueError):
@@ -225,6 +227,12 @@ class ExperimentParser(argparse.ArgumentParser):
             add("--jit", action=argparse.BooleanOptionalAction,
                 default=defaults.pop("jit", False),
                 help="XLA-compile the train step")
+        if "strategy" in common:
+            add("--strategy", choices=STRATEGIES,
+                default=defaults.pop("strategy", "default"),
+                help="tf.distribute strategy: one device, every GPU of "
+                     "this machine, or the workers TF_CONFIG names (run "
+                     "the same command on each; README: Scaling out)")
         if "scalar_every" in common:
             add("--scalar_every", type=positive_int,
                 default=defaults.pop("scalar_every", 100),

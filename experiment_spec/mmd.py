@@ -45,7 +45,7 @@ SN_MODES = ("conv", "matrix")
 FULL_STEPS = 100_000
 
 _COMMON = ("out", "seed", "steps", "batch_size", "precision", "jit",
-           "scalar_every", "image_every", "data_dir")
+           "strategy", "scalar_every", "image_every", "data_dir")
 
 
 def _data_name(text):

@@ -69,7 +69,7 @@ DEFAULTS = {
     "checkpoint_every": 5000,
 }
 COMMON = ("out", "seed", "steps", "batch_size", "precision", "jit",
-          "scalar_every", "image_every", "data_dir")
+          "strategy", "scalar_every", "image_every", "data_dir")
 
 
 def _number(text, ok, what):

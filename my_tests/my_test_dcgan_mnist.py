@@ -75,9 +75,11 @@ def build_model(config, seed, jit):
 def main(argv=None):
     args = PARSER.parse(argv)
     PARSER.announce(args.steps)
-    from deep_learning.experiments.common import exit_status, report_run
+    from deep_learning.experiments.common import (exit_status, make_strategy,
+                                                 report_run)
     from deep_learning.training import train
     from general_tools.data import load_dataset
+    strategy = make_strategy(args.strategy)  # before any other TF work
     images = load_dataset(CONFIG["dataset"], seed=args.seed,
                           data_dir=args.data_dir)
     result = train(
@@ -85,6 +87,7 @@ def main(argv=None):
         steps=args.steps, config=CONFIG, root=args.out,
         batch_size=args.batch_size, precision=args.precision,
         steps_per_epoch=CONFIG["steps_per_epoch"], seed=args.seed,
+        strategy=strategy,
         callback_options=dict(checkpoint_every=CONFIG["checkpoint_every"],
                               scalar_every=args.scalar_every,
                               image_every=args.image_every, num_images=64))

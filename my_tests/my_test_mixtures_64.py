@@ -85,6 +85,7 @@ def main(argv=None):
         jit=args.jit, precision=args.precision, figures=args.figures,
         data_dir=args.data_dir, objective=args.objective,
         scalar_every=args.scalar_every, image_every=args.image_every,
+        strategy=args.strategy,
         config={"script": "my_test_mixtures_64"})
     return common.exit_status(run)
 

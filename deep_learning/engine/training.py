@@ -50,6 +50,7 @@ from deep_learning.models import generator_assignment
 from deep_learning.models.gan import GAN
 from experiment_spec import recipes
 from general_tools.data import dataset_identity
+from general_tools.machine import describe_cpu
 
 _PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16", "auto")
 # GAN config keys that make up the objective (config.json's "objective").
@@ -73,6 +74,9 @@ class TrainResult:
         step: generator steps done.
         resumed_from: checkpoint restored at the start, or None.
         stop_message: the non-finite stop message, or None.
+        chief: whether this process wrote the run folder (False on the
+            other workers of a multi-worker run, whose ``paths`` name a
+            scratch folder that no longer exists).
     """
 
     model: GAN
@@ -81,6 +85,7 @@ class TrainResult:
     step: int
     resumed_from: str | None
     stop_message: str | None
+    chief: bool = True
 
 
 @contextlib.contextmanager
@@ -322,7 +327,7 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
         start = run_folder.model_step(model)
         if start >= steps:  # nothing to train: the folder stays as it is
             return TrainResult(model, keras.callbacks.History(), paths, start,
-                               resumed_from, None)
+                               resumed_from, None, role.chief)
         for folder in (paths.logs, paths.checkpoints, paths.samples):
             os.makedirs(folder, exist_ok=True)
         if role.chief:
@@ -359,7 +364,7 @@ def train(build_fn, dataset, *, steps, config=None, root="Results",
     stop = next((c.message for c in cbs
                  if isinstance(c, callbacks_lib.NonFiniteStop)), None)
     return TrainResult(model, history, paths, run_folder.model_step(model),
-                       resumed_from, stop)
+                       resumed_from, stop, role.chief)
 
 
 def _check_run_folder(paths, full_config, resume):
@@ -394,13 +399,15 @@ def _restore(paths, items):
 
 
 def describe_devices():
-    """Short description of the visible devices (for reports)."""
+    """Short description of the visible devices (for reports): the GPUs
+    if any, and the CPU (:func:`describe_cpu`)."""
     gpus = tf.config.list_physical_devices("GPU")
+    cpu = f"CPU: {describe_cpu()}"
     if gpus:
         names = [tf.config.experimental.get_device_details(g).get(
             "device_name", g.name) for g in gpus]
-        return f"{len(gpus)} GPU(s): {', '.join(names)}"
-    return f"CPU ({os.cpu_count()} cores visible)"
+        return f"{len(gpus)} GPU(s): {', '.join(names)}; {cpu}"
+    return cpu
 
 
 __all__ = ["RunFolderWarning", "RunPaths", "TrainResult", "run_name",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from deep_learning.engine import training
 from deep_learning.engine.callbacks import ImageSummary
 from deep_learning.engine.schedules import StepDecay, make_adam
-from deep_learning.experiments.common import report_run
+from deep_learning.experiments.common import make_strategy, report_run
 from deep_learning.models import began, began_networks
 from general_tools.data import load_dataset
 
@@ -51,7 +51,8 @@ def train_began(architecture, *, dataset, steps, batch_size=16, lr=1e-4,
                 min_lr=2e-5, decay_steps=100_000, steps_per_epoch=1000,
                 checkpoint_every=5000, scalar_every=100, image_every=2500,
                 latent="uniform", data_dir=None, root="Results", seed=0,
-                precision="float32", jit=False, num_images=16, verbose=1):
+                precision="float32", jit=False, num_images=16,
+                strategy="default", verbose=1):
     """Trains BEGAN with the engine and prints where the run is.
 
     One forward pass of the auto-encoder D on real and generated images per
@@ -98,6 +99,9 @@ def train_began(architecture, *, dataset, steps, batch_size=16, lr=1e-4,
             ``'Results'``.
         seed, precision, verbose: see ``training.train``.
         jit: bool. XLA-compile the train step. Defaults to False.
+        strategy: a ``tf.distribute`` strategy or its ``--strategy`` name
+            (``experiments.common.make_strategy``). Defaults to
+            ``'default'``.
         num_images: int. Images per panel row. Defaults to 16.
 
     Returns:
@@ -106,6 +110,7 @@ def train_began(architecture, *, dataset, steps, batch_size=16, lr=1e-4,
     if lr_policy not in LR_POLICIES:
         raise ValueError(f"`lr_policy` must be one of {LR_POLICIES}. "
                          f"Received: lr_policy={lr_policy!r}")
+    strategy = make_strategy(strategy)
     height, width, channels = architecture["input"]
     gen_spec, dis_spec = build_specs(architecture)
     images = load_dataset(dataset, image_size=(height, width),
@@ -156,7 +161,7 @@ def train_began(architecture, *, dataset, steps, batch_size=16, lr=1e-4,
                 "discriminator": dis_spec, "settings": settings},
         batch_size=batch_size, steps_per_epoch=steps_per_epoch, seed=seed,
         precision=precision, callback_options=options, callbacks=callbacks,
-        verbose=verbose)
+        strategy=strategy, verbose=verbose)
     return report_run(result)
 
 

@@ -25,7 +25,7 @@ from deep_learning.engine import training
 from deep_learning.engine.callbacks import ImageSummary
 from deep_learning.engine.run_folder import config_differences
 from deep_learning.engine.schedules import make_adam
-from deep_learning.experiments.common import report_run
+from deep_learning.experiments.common import make_strategy, report_run
 from deep_learning.models.gmgan import GMGAN
 from deep_learning.tools.clustering import (conditional_accuracy,
                                             gmgan_clustering_accuracy)
@@ -87,7 +87,8 @@ def train_gmgan(architecture, *, objective="unsupervised", steps=5000,
                 jit=False, steps_per_epoch=500, checkpoint_every=2500,
                 scalar_every=50, image_every=500, cluster_samples=10000,
                 cluster_epochs=5, eval_images=2000,
-                sigma_scales=(0.5, 1.0, 2.0), samples_per_row=10, verbose=1):
+                sigma_scales=(0.5, 1.0, 2.0), samples_per_row=10,
+                strategy="default", verbose=1):
     """Trains a GM-GAN with the engine, then evaluates it.
 
     The run folder is named by ``training.train`` under ``root`` (model tag
@@ -123,6 +124,9 @@ def train_gmgan(architecture, *, objective="unsupervised", steps=5000,
             Defaults to 0.
         precision: str. ``training.train``'s. Defaults to ``'float32'``.
         jit: bool. XLA-compile the train step. Defaults to False.
+        strategy: a ``tf.distribute`` strategy or its ``--strategy`` name
+            (``experiments.common.make_strategy``). Defaults to
+            ``'default'``.
         steps_per_epoch: int. Defaults to 500.
         checkpoint_every, scalar_every: ints. Periods in generator steps.
             Default to 2500 and 50.
@@ -146,6 +150,7 @@ def train_gmgan(architecture, *, objective="unsupervised", steps=5000,
     """
     _check_settings(objective, class_weight, adversarial_weight,
                     d_class_on_fake, gan_loss)
+    strategy = make_strategy(strategy)
     supervised = None if objective == "unsupervised" else objective
     image_size = tuple(architecture["image_size"])
     k = architecture["components"]
@@ -190,8 +195,8 @@ def train_gmgan(architecture, *, objective="unsupervised", steps=5000,
         callback_options={"checkpoint_every": checkpoint_every,
                           "scalar_every": scalar_every,
                           "image_every": image_every},
-        callbacks=grids, verbose=verbose))
-    if result.stop_message is not None:
+        callbacks=grids, strategy=strategy, verbose=verbose))
+    if result.stop_message is not None or not result.chief:
         return result, None
     model, paths = result.model, result.paths
     for scale in sigma_scales:

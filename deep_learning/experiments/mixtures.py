@@ -8,7 +8,7 @@ import os
 
 from deep_learning.engine import training
 from deep_learning.engine.schedules import make_adam
-from deep_learning.experiments.common import report_run
+from deep_learning.experiments.common import make_strategy, report_run
 from deep_learning.models.mixture_gans import mixture_gan
 from deep_learning.tools.interpretability import mixture_figures
 from experiment_spec.recipes import networks_from_dicts
@@ -22,7 +22,8 @@ def train_mixture(model: str, k: int, b_s, d, h_shape, *, dataset, steps,
                   seed=0, root="Results", jit=False, precision="float32",
                   figures=True, figure_samples=10_000, config=None,
                   data_dir=None, objective=None, scalar_every=100,
-                  image_every=1000, checkpoint_every=1000, verbose=1):
+                  image_every=1000, checkpoint_every=1000,
+                  strategy="default", verbose=1):
     """Trains one mixture model with the engine and writes its figures.
 
     The body of the ``my_tests/my_test_mixtures_*`` scripts: networks from
@@ -32,11 +33,15 @@ def train_mixture(model: str, k: int, b_s, d, h_shape, *, dataset, steps,
     (0.5, 0.999) at ``lr`` for D and G, ``training.train`` (the run folder
     under ``root``, resumed if it exists), then
     ``tools.interpretability.mixture_figures`` into ``<run>/figures``
-    unless that folder exists.
+    unless that folder exists (on the chief worker only). ``strategy``:
+    a ``tf.distribute`` strategy or its ``--strategy`` name
+    (``common.make_strategy``).
 
     Returns:
         the ``training.TrainResult``.
     """
+    strategy = make_strategy(strategy)
+
     def build():
         g, dis = networks_from_dicts(model, k, b_s, d, h_shape)
         gan = mixture_gan(model, g, dis, k, objective=objective,
@@ -50,7 +55,7 @@ def train_mixture(model: str, k: int, b_s, d, h_shape, *, dataset, steps,
                         data_dir=data_dir)
     run = training.train(
         build, data, steps=steps, batch_size=batch_size, seed=seed,
-        root=root, precision=precision, verbose=verbose,
+        root=root, precision=precision, verbose=verbose, strategy=strategy,
         callback_options={"gate_every": max(1, min(500, steps)),
                           "scalar_every": scalar_every,
                           "image_every": image_every,
@@ -61,7 +66,8 @@ def train_mixture(model: str, k: int, b_s, d, h_shape, *, dataset, steps,
                 **(config or {})})
     report_run(run)
     out = os.path.join(run.paths.root, "figures")
-    if figures and run.stop_message is None and not os.path.exists(out):
+    if (figures and run.chief and run.stop_message is None
+            and not os.path.exists(out)):
         for name, path in mixture_figures(
                 run.model, out, num_samples=figure_samples).items():
             print(f"{name}: {path}")

@@ -7,7 +7,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from deep_learning.engine import training
-from deep_learning.experiments.common import exit_status, report_run
+from deep_learning.experiments.common import (exit_status, make_strategy,
+                                             report_run)
 from deep_learning.models.mmd_gan import (MMDGAN, _check_dataset,
                                           make_mmd_optimizers,
                                           mmd_multiplier_for)
@@ -49,7 +50,7 @@ def run_mmd_experiment(architecture, *, dataset, steps, data_name=None,
                        root="Results", precision="float32", jit=False,
                        steps_per_epoch=500, checkpoint_every=5000,
                        scalar_every=100, image_every=2500, config=None,
-                       verbose=1):
+                       strategy="default", verbose=1):
     """Trains the repository's MMD-GAN from an architecture dict.
 
     The ``my_test_mmd_*`` scripts call this with their dict
@@ -89,12 +90,16 @@ def run_mmd_experiment(architecture, *, dataset, steps, data_name=None,
             to 5000, 100, 2500.
         config: dict or None. More entries of the run's configuration
             (e.g. ``{'script': ...}``); part of the run's identity.
+        strategy: a ``tf.distribute`` strategy or its ``--strategy`` name
+            (``experiments.common.make_strategy``). Defaults to
+            ``'default'``.
         verbose: int. ``fit``'s verbosity. Defaults to 1.
 
     Returns:
         ``training.TrainResult``.
     """
     _check_dataset(dataset)
+    strategy = make_strategy(strategy)
     data_name = data_name or DATA_NAMES[dataset]
     height, width, channels = architecture["input"]
     disc = architecture["discriminator"]
@@ -130,7 +135,7 @@ def run_mmd_experiment(architecture, *, dataset, steps, data_name=None,
                 "loss_params": loss_params or {}, "lr_d": lr_d,
                 "lr_g": lr_g, "multiplier": multiplier, "sn_mode": sn_mode,
                 **(config or {})},
-        verbose=verbose)
+        strategy=strategy, verbose=verbose)
     return report_run(run)
 
 
@@ -148,5 +153,5 @@ def run_script(architecture, dataset, args, script):
         jit=args.jit, steps_per_epoch=args.steps_per_epoch,
         checkpoint_every=args.checkpoint_every,
         scalar_every=args.scalar_every, image_every=args.image_every,
-        config={"script": script})
+        strategy=args.strategy, config={"script": script})
     return exit_status(run)
