@@ -63,8 +63,9 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 LOSS_RTOL = 1e-6          # float32 on both sides; bit-equal when recorded
 PENALTY_RTOL = 1e-5       # float32 double backprop; 1e-7 when recorded
 FID_RTOL = 1e-10          # float64; 6e-15 when recorded
-FID_SINGULAR_RTOL = 1e-7  # n < d: TF-GAN keeps singular values < 1e-10
-                          # unrooted; 4e-9 (eigh), 1e-8 (scipy) recorded
+# n < d: TF-GAN leaves singular values < 1e-10 unrooted; 4e-9 (eigh) and
+# 1e-8 (scipy) when recorded.
+FID_SINGULAR_RTOL = 1e-7
 KID_ATOL = 1e-5           # mixgan's float32 kernels; 6e-7 recorded
 IS_RTOL = 1e-12           # float64; 2e-16 recorded
 PIXEL_ATOL = 1e-6         # float32 resize; 3e-7 recorded
