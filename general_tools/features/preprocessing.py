@@ -15,9 +15,12 @@ matters):
    size:
    * `"tf_bilinear"`: TF1 `ResizeBilinear` (align_corners=False,
      half_pixel_centers=False, no antialiasing), the resize inside the TTUR
-     graph and in TF-GAN's original `preprocess_image` (legacy FID).
+     graph, in tf.contrib.gan's `preprocess_image` (legacy FID) and in
+     TF-GAN 2.1.0's examples, which call `tf.compat.v1.image.resize`
+     (checked against recorded TF-GAN outputs in
+     `tests/test_tfgan_parity.py`).
    * `"tf2_bilinear"`: `tf.image.resize(..., "bilinear")` with half-pixel
-     centres and no antialiasing, as TF-GAN's examples, torch
+     centres and no antialiasing, as torch
      `F.interpolate(align_corners=False)` and the HMoG code.
    * `"pil_bicubic"`: PIL bicubic on float32 channels, clean-fid's "clean"
      mode. `"pil_bilinear"`: PIL bilinear (StudioGAN's "friendly" resizer
