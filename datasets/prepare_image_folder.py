@@ -47,7 +47,8 @@ except ImportError:  # run from a checkout without `pip install -e .`
 
 import tensorflow as tf  # noqa: E402
 
-from general_tools.data import image_files, tfrecord_format  # noqa: E402
+from general_tools.data import (image_decode, image_files,  # noqa: E402
+                                tfrecord_format)
 from general_tools.data.pipeline import crop_and_resize  # noqa: E402
 
 
@@ -103,16 +104,23 @@ def _check_output(input_dir, output_dir, overwrite):
 
 
 def _images(paths, channels, image_size, crop):
-    """Yields uint8 numpy images in the order of `paths`."""
-    def load(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
-                                   expand_animations=False)
+    """Yields uint8 numpy images in the order of `paths`; a file that
+    TensorFlow cannot decode raises a ValueError naming it."""
+    def resize(image, label):
+        del label
         return crop_and_resize(image, image_size, crop)
 
-    ds = tf.data.Dataset.from_tensor_slices(np.array(paths)).map(
-        load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    for image in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
-        yield image
+    ds = image_decode.decoded_files(
+        paths, [-1] * len(paths), channels, (None, None, channels)).map(
+            resize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    try:
+        for image in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
+            yield image
+    except tf.errors.InvalidArgumentError as e:
+        named = image_decode.undecodable_file(e)
+        if named is None:
+            raise
+        raise ValueError(named) from e
 
 
 def _write_split(split, indices, paths, labels, args, channels, crop):

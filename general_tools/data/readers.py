@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from general_tools.data import idx as idx_lib
-from general_tools.data import image_files
+from general_tools.data import image_decode, image_files
 from general_tools.data import tfrecord_check, tfrecord_format
 from general_tools.data.source import (RawSource, select_split,
                                       split_description, split_keep)
@@ -126,13 +126,6 @@ def read_image_folder(path, split="train", *, holdout_size=0, data_seed=2019,
         raise image_files.mixed_size_error(infos, path)
     shape = (size[0], size[1], channels) if size else (None, None, channels)
 
-    def decode(file_path, label):
-        data = tf.io.read_file(file_path)
-        image = tf.io.decode_image(data, channels=channels,
-                                   expand_animations=False)
-        image.set_shape(shape)
-        return image, label
-
     description = f"image folder '{path}'"
     paths, labels = np.array(paths), np.array(labels, np.int32)
     keep = split_keep(len(paths), split, holdout_size, data_seed,
@@ -140,8 +133,9 @@ def read_image_folder(path, split="train", *, holdout_size=0, data_seed=2019,
     if keep is not None:
         paths, labels = paths[keep], labels[keep]
     return RawSource(
-        records=tf.data.Dataset.from_tensor_slices((paths, labels)),
-        decode=decode, num_examples=len(paths), image_shape=shape,
+        records=image_decode.decoded_files(paths.tolist(), labels, channels,
+                                           shape),
+        decode=None, num_examples=len(paths), image_shape=shape,
         description=split_description(description, split, keep, data_seed),
         has_labels=bool(class_names) and -1 not in labels,
         num_classes=len(class_names) or None)

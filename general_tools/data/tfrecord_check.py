@@ -24,13 +24,13 @@ in `datasets/README.md`.
 """
 
 import dataclasses
-import re
 from typing import Dict, Tuple
 
 import numpy as np
 import tensorflow as tf
 
 from general_tools.data import tfrecord_format
+from general_tools.data.tf_errors import tf_message
 
 #: Records parsed together in the fast pass.
 BATCH = 1024
@@ -140,14 +140,6 @@ def first_record_shape(path):
     return tuple(int(feature[k].int64_list.value[0]) for k in _INT_KEYS)
 
 
-def _tf_message(error):
-    """A TensorFlow error's message without the op and function names."""
-    if not isinstance(error, tf.errors.OpError):
-        return f"{type(error).__name__}: {error}"
-    text = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", error.message)
-    return re.sub(r"\s*\[Op:[^\]]*\].*$", "", text, flags=re.S).strip()
-
-
 @tf.autograph.experimental.do_not_convert
 def _summarise(serialized):
     parsed = tf.io.parse_example(serialized, _SUMMARY_FEATURES)
@@ -172,7 +164,7 @@ def _find_bad_record(path, start, checks=None):
             return index, (
                 "its bytes do not match their CRC32C checksum, or its "
                 "framing is broken: the file was damaged after it was "
-                f"written (TensorFlow: {_tf_message(e)})")
+                f"written (TensorFlow: {tf_message(e)})")
         problem = None if checks is None else record_problem(raw, **checks)
         if problem:
             return index, problem
@@ -247,7 +239,7 @@ def check_shard(path, shape=None, num_classes=None,
             # (TensorFlow's message quotes the bad record, which may not be
             # UTF-8; then Python cannot even build the error.)
             found = _find_bad_record(path, done, checks) or (
-                done, f"TensorFlow cannot read it: {_tf_message(e)}")
+                done, f"TensorFlow cannot read it: {tf_message(e)}")
             break
         bad = np.flatnonzero(_bad_rows(rows, shape, num_classes))
         if bad.size:
