@@ -200,7 +200,10 @@ def load_dataset(name, split="train", image_size=None, batch_size=None,
         deterministic: bool. same order for the same seed (needs `seed`
             when shuffling); `shuffle=False` always keeps the stored order.
             Defaults to False.
-        drop_remainder: bool. drop a last, smaller batch. Defaults to True.
+        drop_remainder: bool. drop a last, smaller batch. With
+            `repeat=False`, a `batch_size` above the number of examples is
+            then an error naming both (it would yield no batch). Defaults
+            to True.
         repeat: bool. repeat forever. Defaults to False.
         cache: bool, `"auto"` or str. cache the uint8 images: `"auto"` in
             memory when they take at most 4 GiB; True in memory; a str is a

@@ -212,6 +212,12 @@ def read_idx_source(path, split="train", *, holdout_size=0, data_seed=2019,
                          f"IDX file '{path}'", split, holdout_size, data_seed)
 
 
+def _npz_corrupt(path, error):
+    return ValueError(
+        f"npz file '{path}' is corrupt or not an npz archive: "
+        f"{type(error).__name__}: {error}")
+
+
 def read_npz(path, split="train", *, holdout_size=0, data_seed=2019,
              image_key=None, label_key=None):
     """A numpy `.npz` archive of uint8 images.
@@ -235,13 +241,22 @@ def read_npz(path, split="train", *, holdout_size=0, data_seed=2019,
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"npz file '{path}' does not exist.")
+    errors = (zipfile.BadZipFile, ValueError, OSError, EOFError)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        # (mmap: a large .npy is not read just to be refused.)
+        archive = np.load(path, allow_pickle=False, mmap_mode="r")
+    except errors as e:
+        raise _npz_corrupt(path, e) from e
+    if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(
-            f"npz file '{path}' is corrupt or not an npz archive: "
-            f"{type(e).__name__}: {e}") from e
+            f"npz file '{path}' is a single .npy array of shape "
+            f"{archive.shape}, not an .npz archive; write one with "
+            "numpy.savez(path, images=array[, labels=...]).")
+    try:
+        with archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except errors as e:
+        raise _npz_corrupt(path, e) from e
     if image_key is None and split == "all" and "x_train" in arrays:
         parts = [s for s in ("train", "test") if f"x_{s}" in arrays]
         where = f"npz file '{path}' [x_train + x_test]"
