@@ -358,7 +358,8 @@ def prepared(tmp_path, rng):
 def test_prepared_shards_equal_folder_pipeline(prepared):
     _, src, out = prepared
     assert sorted(os.listdir(out)) == [
-        "dataset_info.json", "test-00000-of-00001.tfrecord",
+        "dataset_info.json", "prepare_manifest.json",
+        "test-00000-of-00001.tfrecord",
         "train-00000-of-00003.tfrecord", "train-00001-of-00003.tfrecord",
         "train-00002-of-00003.tfrecord"]
     for split, n in (("train", 7), ("test", 3)):
