@@ -19,6 +19,8 @@ from deep_learning.tools import evaluate
 from deep_learning.engine import run_folder
 from deep_learning.tools import sample
 from deep_learning.models.gan import GAN
+from deep_learning.models.mixture_gans import (MADGAN, discriminator_spec,
+                                               generator_spec)
 from deep_learning.engine.schedules import make_adam
 from deep_learning.engine.training import train
 from general_tools import domain_classifier as dc
@@ -403,6 +405,27 @@ def test_sample_command_grids(setup, tmp_path, capsys):
                                atol=1e-5)
     middle = model.generate_images((ends[0::2] + ends[1::2]) / 2)
     np.testing.assert_allclose(grid[2::5], middle, atol=1e-5)
+
+
+def test_sample_head_picks_one_generator_of_a_multi_head_model(
+        setup, tmp_path, monkeypatch, capsys):
+    madgan = MADGAN(
+        generator_spec("madgan", 2, start=(4, 4, 8), widths=(8, 8)),
+        discriminator_spec("madgan", 2, widths=(8,)), num_generators=2,
+        latent_dim=8, recipe="madgan", seed=1)
+    monkeypatch.setattr(run_folder, "load_run", lambda *a, **k: madgan)
+    monkeypatch.setattr(run_folder, "model_step", lambda model: 0)
+    out = str(tmp_path / "head1.png")
+    assert sample.main([setup["run_dir"], "--num", "4", "--head", "1",
+                        "--out", out, "--save_npy"]) == 0
+    images = np.load(str(tmp_path / "head1.npy"))
+    heads = madgan.per_generator_samples(4, seed=0)
+    np.testing.assert_allclose(images, heads[1], atol=1e-6)
+    with pytest.raises(ValueError, match=r"--head: madgan has 2 heads \(0 "
+                                         r"to 1\); received 2"):
+        sample.main([setup["run_dir"], "--head", "2", "--out",
+                     str(tmp_path / "no.png")])
+    assert not os.path.exists(tmp_path / "no.png")
 
 
 def test_interpolation_codes():
