@@ -27,13 +27,17 @@ What it does:
    the first `--holdout` indices form `test`, the rest `train` (the same
    sets as `load_dataset(..., holdout_size=H, data_seed=seed)` on the
    folder), each written in that shuffled order.
-4. Writes `{split}-XXXXX-of-YYYYY.tfrecord` shards and `dataset_info.json`
-   into `--output_dir`. It never writes into `--input_dir`, and refuses to
-   replace existing shards unless `--overwrite` is given.
+4. Writes `{split}-XXXXX-of-YYYYY.tfrecord` shards into a staging folder
+   inside `--output_dir` and, once all are complete, moves them into place
+   with `dataset_info.json` and `prepare_manifest.json` (the files it
+   wrote; `general_tools/data/prepared_folder.py`). It never writes into
+   `--input_dir`. It refuses to replace existing shards unless
+   `--overwrite` is given, and then removes only the files of its
+   manifest; a `.tfrecord` it did not write stops it. A run that fails
+   leaves the previous output as it was.
 """
 
 import argparse
-import json
 import os
 import sys
 
@@ -47,8 +51,31 @@ except ImportError:  # run from a checkout without `pip install -e .`
 
 import tensorflow as tf  # noqa: E402
 
-from general_tools.data import image_files, tfrecord_format  # noqa: E402
+from general_tools.data import (image_decode, image_files,  # noqa: E402
+                                prepared_folder, tfrecord_format)
 from general_tools.data.pipeline import crop_and_resize  # noqa: E402
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer > 0; received {text!r}")
+    return value
+
+
+def _non_negative(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer >= 0; received {text!r}")
+    return value
 
 
 def parse_args(argv=None):
@@ -59,63 +86,53 @@ def parse_args(argv=None):
                    help="folder of images (searched recursively)")
     p.add_argument("--output_dir", required=True,
                    help="folder for the shards (created if missing)")
-    p.add_argument("--image_size", type=int, default=64,
+    p.add_argument("--image_size", type=_positive, default=64,
                    help="output side length (square). Default: 64")
-    p.add_argument("--crop_size", type=int, default=None,
+    p.add_argument("--crop_size", type=_positive, default=None,
                    help="side of the centre crop before resizing; default: "
                         "the largest centred square")
     p.add_argument("--channels", type=int, default=None, choices=(1, 3, 4),
                    help="decode every image to this many channels; default: "
                         "all images must agree")
-    p.add_argument("--holdout", type=int, default=10_000,
+    p.add_argument("--holdout", type=_non_negative, default=10_000,
                    help="images held out as the 'test' split. Default: "
                         "10000 (HMoG); use 1000 for Oxford Flowers")
     p.add_argument("--seed", type=int, default=2019,
                    help="seed of the hold-out and shard order. Default: 2019")
-    p.add_argument("--shard_size", type=int, default=10_000,
+    p.add_argument("--shard_size", type=_positive, default=10_000,
                    help="images per shard. Default: 10000")
     p.add_argument("--verify", default="header",
                    choices=image_files.VERIFY_MODES,
                    help="check of the input files. Default: header")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace shards already in --output_dir")
+                   help="replace the files this script wrote into "
+                        "--output_dir (listed in its prepare_manifest.json)")
     return p.parse_args(argv)
 
 
-def _check_output(input_dir, output_dir, overwrite):
-    """Refuses to write into the input or over existing shards."""
-    src = os.path.realpath(input_dir)
-    dst = os.path.realpath(output_dir)
-    if dst == src or dst.startswith(src + os.sep):
-        raise ValueError(
-            f"--output_dir '{output_dir}' is inside --input_dir "
-            f"'{input_dir}'; the input folder is never written to.")
-    if not os.path.isdir(dst):
-        return []
-    ours = sorted(f for f in os.listdir(dst)
-                  if f.endswith(".tfrecord") or f == tfrecord_format.INFO_FILE)
-    if ours and not overwrite:
-        raise FileExistsError(
-            f"--output_dir '{output_dir}' already holds {len(ours)} shard / "
-            f"info file(s) (e.g. '{ours[0]}'); pass --overwrite to replace "
-            "them.")
-    return [os.path.join(dst, f) for f in ours]
-
-
 def _images(paths, channels, image_size, crop):
-    """Yields uint8 numpy images in the order of `paths`."""
-    def load(path):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels,
-                                   expand_animations=False)
+    """Yields uint8 numpy images in the order of `paths`; a file that
+    TensorFlow cannot decode raises a ValueError naming it."""
+    def resize(image, label):
+        del label
         return crop_and_resize(image, image_size, crop)
 
-    ds = tf.data.Dataset.from_tensor_slices(np.array(paths)).map(
-        load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    for image in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
-        yield image
+    ds = image_decode.decoded_files(
+        paths, [-1] * len(paths), channels, (None, None, channels)).map(
+            resize, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    try:
+        for image in ds.prefetch(tf.data.AUTOTUNE).as_numpy_iterator():
+            yield image
+    except tf.errors.InvalidArgumentError as e:
+        named = image_decode.undecodable_file(e)
+        if named is None:
+            raise
+        raise ValueError(named) from e
 
 
-def _write_split(split, indices, paths, labels, args, channels, crop):
+def _write_split(split, indices, paths, labels, args, channels, crop,
+                 folder):
+    """Writes the shards of one split into `folder`; returns their names."""
     count = max(1, -(-len(indices) // args.shard_size))
     names = []
     images = _images([paths[i] for i in indices], channels,
@@ -123,20 +140,24 @@ def _write_split(split, indices, paths, labels, args, channels, crop):
     for shard in range(count):
         chunk = indices[shard * args.shard_size:(shard + 1) * args.shard_size]
         name = tfrecord_format.shard_name(split, shard, count)
-        tmp = os.path.join(args.output_dir, name + ".partial")
-        with tf.io.TFRecordWriter(tmp) as writer:
+        with tf.io.TFRecordWriter(os.path.join(folder, name)) as writer:
             for i in chunk:
                 writer.write(tfrecord_format.encode_example(
                     next(images), labels[i]))
-        os.replace(tmp, os.path.join(args.output_dir, name))
         names.append(name)
     return names
 
 
 def prepare(args):
     """Runs the preparation; returns the `dataset_info.json` content."""
-    stale = _check_output(args.input_dir, args.output_dir, args.overwrite)
+    stale = prepared_folder.check_output(args.input_dir, args.output_dir,
+                                         args.overwrite)
     paths, labels, class_names = image_files.list_image_files(args.input_dir)
+    n = len(paths)
+    if not 0 <= args.holdout < n:
+        raise ValueError(
+            f"--holdout must be in [0, {n}) for {n} images. Received: "
+            f"--holdout {args.holdout}")
     infos = image_files.scan_images(paths, labels, verify=args.verify)
     channels = args.channels or image_files.common_channels(
         infos, args.input_dir)
@@ -149,17 +170,6 @@ def prepare(args):
             raise ValueError(
                 f"Image '{small.path}' is {small.height}x{small.width}, "
                 f"smaller than --crop_size {args.crop_size}.")
-    n = len(paths)
-    if not 0 <= args.holdout < n:
-        raise ValueError(
-            f"--holdout must be in [0, {n}) for {n} images. Received: "
-            f"--holdout {args.holdout}")
-    if args.shard_size < 1:
-        raise ValueError(
-            f"--shard_size must be >= 1. Received: {args.shard_size}")
-    os.makedirs(args.output_dir, exist_ok=True)
-    for f in stale:
-        os.remove(f)
     order = np.random.default_rng(args.seed).permutation(n)
     splits = {"train": order[args.holdout:]}
     if args.holdout:
@@ -176,15 +186,21 @@ def prepare(args):
         "class_names": class_names if has_labels else None,
         "splits": {},
     }
-    for split, indices in splits.items():
-        shards = _write_split(split, indices, paths,
-                              labels if has_labels else [-1] * n, args,
-                              channels, crop)
-        info["splits"][split] = {"num_examples": len(indices),
-                                 "shards": shards}
-    with open(os.path.join(args.output_dir, tfrecord_format.INFO_FILE), "w",
-              encoding="utf-8") as f:
-        json.dump(info, f, indent=2)
+    os.makedirs(args.output_dir, exist_ok=True)
+    staging = prepared_folder.staging_dir(args.output_dir)
+    try:
+        written = []
+        for split, indices in splits.items():
+            shards = _write_split(split, indices, paths,
+                                  labels if has_labels else [-1] * n, args,
+                                  channels, crop, staging)
+            info["splits"][split] = {"num_examples": len(indices),
+                                     "shards": shards}
+            written += shards
+    except BaseException:
+        prepared_folder.discard_staging(args.output_dir)
+        raise
+    prepared_folder.publish(args.output_dir, written, info, stale)
     return info
 
 

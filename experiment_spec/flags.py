@@ -37,7 +37,7 @@ from experiment_spec import recipes
 
 __all__ = ["COMMON", "ExperimentParser", "UsageError", "add_mixture_flags",
            "check_k_for_models",
-           "choice_list",
+           "choice_list", "fraction",
            "int_list", "mixture_models", "non_negative_int", "positive_float",
            "positive_int", "real_or_choice"]
 
@@ -88,6 +88,19 @@ def positive_float(text):
     if not 0.0 < value < float("inf"):
         raise argparse.ArgumentTypeError(
             f"must be a number > 0; received {text!r}")
+    return value
+
+
+def fraction(text):
+    """A number in [0, 1) (e.g. the fraction of latent codes a truncation
+    disregards)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"must be a fraction in [0, 1); received {text!r}")
     return value
 
 

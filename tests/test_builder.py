@@ -6,6 +6,8 @@ import keras
 import numpy as np
 import pytest
 
+from deep_learning.models.mixture_layers import (TREE_MEMORY_LIMIT,
+                                                 TreeMixture, tree_memory)
 from deep_learning.network import architectures as arch
 from deep_learning.network.builder import (ArchitectureError, build_network,
                                    count_params, describe_grammar)
@@ -188,7 +190,8 @@ MALFORMED = [
     ([{"name": "a", "op": "d", "out": 4}, {"name": "a", "op": "d", "out": 2}],
      (3,), r"layer 1 \('a'\), key 'name': duplicate layer name"),
     ([{"name": "x", "op": "d", "out": 4, "act_k": 1.5}], (3,),
-     r"key 'act_k': the multiplier C applies only with w_nm='s'"),
+     r"layer 0 \('x'\), keys 'act_k' and 'w_nm': the multiplier C applies "
+     r"only with w_nm='s'. Received: act_k=1.5, w_nm=None"),
     ([{"name": "x", "op": "c", "out": 4, "scale": ["nearest", -2]}],
      (8, 8, 1), r"key 'scale': expected a down-sampling method"),
     ([{"name": "x", "op": "d", "out": 4, "act": ["lrelu", 1.5]}], (3,),
@@ -218,6 +221,79 @@ def test_malformed_specs_raise_clear_errors(spec, shape, pattern):
 def test_bad_input_shape():
     with pytest.raises(ArchitectureError, match="input_shape"):
         build_network([{"op": "d", "out": 1}], (0,))
+
+
+# --------------------- keys that conflict or cannot be ---------------------
+
+CONFLICTING = [
+    ({"op": "c", "out": 4, "sn_mode": "matrix"}, "sn_mode", "w_nm"),
+    ({"op": "c", "out": 4, "w_nm": "none", "sn_iters": 3}, "sn_iters",
+     "w_nm"),
+    ({"op": "d", "out": 4, "act_k": 1.0}, "act_k", "w_nm"),
+    ({"op": "d", "out": 4, "bias": False, "bias_init": "ones"}, "bias_init",
+     "bias"),
+    ({"op": "d", "out": 4, "act_nm": "bn", "bias_init": "ones"}, "bias_init",
+     "act_nm"),
+    ({"op": "d", "out": 4, "nm_pos": "after"}, "nm_pos", "act_nm"),
+    ({"op": "i", "act_nm": "none", "nm_pos": "before"}, "nm_pos", "act_nm"),
+]
+
+
+@pytest.mark.parametrize("layer,key,other", CONFLICTING,
+                         ids=[c[1] + "-" + c[2] for c in CONFLICTING])
+def test_conflicting_keys_name_the_layer_and_both_keys(layer, key, other):
+    spec = [{"name": "ok", "op": "d", "out": 8, "out_reshape": [2, 2, 2]},
+            {"name": "bad", **layer}]
+    if layer["op"] == "d":
+        spec[0].pop("out_reshape")
+    with pytest.raises(ArchitectureError,
+                       match=rf"layer 1 \('bad'\), keys '{key}' and "
+                             rf"'{other}': .* Received: {key}="):
+        build_network(spec, (3,))
+
+
+def test_keys_that_do_apply_are_accepted():
+    net = build_network([
+        {"op": "c", "out": 4, "w_nm": "s", "sn_mode": "matrix",
+         "sn_iters": 2, "act_k": 1.5},
+        {"op": "c", "out": 4, "act_nm": "bn", "bias": True,
+         "bias_init": "ones", "nm_pos": "after", "act": "relu"},
+        {"op": "c", "out": 4, "act_nm": "ln", "bias_init": "zeros"},
+    ], (4, 4, 1))
+    assert net.output_shape == (None, 4, 4, 4)
+
+
+@pytest.mark.parametrize("key", [0, ("op",), None])
+def test_non_string_keys_are_named(key):
+    layer = {"name": "x", "op": "d", "out": 4, key: "value"}
+    with pytest.raises(ArchitectureError,
+                       match=rf"layer 0 \('x'\), key {re.escape(repr(key))}: "
+                             r"keys of a layer dict are strings"):
+        build_network([layer], (3,))
+
+
+@pytest.mark.parametrize("depth,gib", [(14, "4"), (40, r"1.8e\+16")])
+def test_hmog_depth_is_bounded_by_memory(depth, gib):
+    with pytest.raises(ArchitectureError,
+                       match=rf"layer 0 \('tree'\), key 'depth': a tree of "
+                             rf"depth {depth} with branching 2 has "
+                             r"[0-9,]+ leaves and needs "
+                             rf"{gib} GiB \(path matrix .* more than "
+                             r"the 2 GiB limit"):
+        build_network([{"name": "tree", "op": "hmog", "out": 4,
+                        "depth": depth}], (2,))
+
+
+def test_mog_leaves_and_tree_layer_are_bounded_too():
+    with pytest.raises(ArchitectureError, match=r"key 'leaves': a tree of "
+                                                r"depth 1 with branching "
+                                                r"40000 .* GiB"):
+        build_network([{"op": "mog", "out": 4, "leaves": 40_000}], (2,))
+    with pytest.raises(ValueError, match="depth=30: .* GiB"):
+        TreeMixture(4, depth=30)
+    # Depth 12 fits: its path matrix takes 4 * (2 * 4095) * 8191 bytes.
+    assert tree_memory(12, 2) == (4 * 2 * 4095 * 8191, 0)
+    assert sum(tree_memory(12, 2, 2, 4)) < TREE_MEMORY_LIMIT
 
 
 # ------------------------------ grammar doc --------------------------------

@@ -81,6 +81,24 @@ def test_argument_errors(npz):
         load_dataset(name, crop_size=5)
 
 
+def test_batch_larger_than_the_data_is_named(npz):
+    """Without repeat it would give zero batches, silently."""
+    name, _ = npz
+    with pytest.raises(ValueError, match=r"`batch_size` 64 is larger than "
+                                         r"the 50 examples of npz file .*"
+                                         r"d.npz.* no batch would be made"):
+        load_dataset(name, batch_size=64)
+    with pytest.raises(ValueError, match=r"larger than the 10 examples .*"
+                                         r"\[test: 10 of 50"):
+        load_dataset(name, batch_size=20, split="test", holdout_size=10)
+    # Every way out works: a repeat, a last smaller batch, or 50 exactly.
+    assert next(iter(load_dataset(name, batch_size=64, repeat=True))
+                ).shape == (64, 4, 4, 1)
+    assert [len(b) for b in load_dataset(name, batch_size=64,
+                                         drop_remainder=False)] == [50]
+    assert len(list(load_dataset(name, batch_size=50))) == 1
+
+
 def test_holdout_mask_is_exact_and_seeded():
     m = holdout_mask(1000, 100, 7)
     assert m.dtype == bool and m.sum() == 100

@@ -313,6 +313,10 @@ def test_npz_errors(tmp_path):
     np.savez(tmp_path / "k.npz", a=np.zeros(3), b=np.zeros(3))
     with pytest.raises(ValueError, match=r"k.npz.*keys \['a', 'b'\]"):
         load_dataset(f"npz:{tmp_path / 'k.npz'}")
+    np.save(tmp_path / "a.npy", np.zeros((3, 4, 4), np.uint8))
+    with pytest.raises(ValueError, match=r"a.npy' is a single .npy array of "
+                                         r"shape \(3, 4, 4\), not an .npz"):
+        load_dataset(f"npz:{tmp_path / 'a.npy'}")
     (tmp_path / "c.npz").write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(ValueError, match="c.npz.*corrupt"):
         load_dataset(f"npz:{tmp_path / 'c.npz'}")
@@ -354,7 +358,8 @@ def prepared(tmp_path, rng):
 def test_prepared_shards_equal_folder_pipeline(prepared):
     _, src, out = prepared
     assert sorted(os.listdir(out)) == [
-        "dataset_info.json", "test-00000-of-00001.tfrecord",
+        "dataset_info.json", "prepare_manifest.json",
+        "test-00000-of-00001.tfrecord",
         "train-00000-of-00003.tfrecord", "train-00001-of-00003.tfrecord",
         "train-00002-of-00003.tfrecord"]
     for split, n in (("train", 7), ("test", 3)):

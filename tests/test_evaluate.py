@@ -5,6 +5,7 @@
 
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -18,6 +19,8 @@ from deep_learning.tools import evaluate
 from deep_learning.engine import run_folder
 from deep_learning.tools import sample
 from deep_learning.models.gan import GAN
+from deep_learning.models.mixture_gans import (MADGAN, discriminator_spec,
+                                               generator_spec)
 from deep_learning.engine.schedules import make_adam
 from deep_learning.engine.training import train
 from general_tools import domain_classifier as dc
@@ -285,6 +288,66 @@ def test_evaluate_command_writes_scores_and_metadata(setup, capsys):
                                        ref.CACHE_SUBDIR))) == 2
 
 
+BAD_EVALUATE_FLAGS = [
+    (["--num", "1"], r"argument --num: `num` must be an integer >= 2"),
+    (["--metrics", "pr", "--num", "5", "--k", "5"],
+     r"argument --k: `k` \(5\) must be smaller than `num` \(5\)"),
+    (["--metrics", "dc", "--num_reference", "3", "--k", "3"],
+     r"argument --k: `k` \(3\) must be smaller than `num_reference`"),
+    (["--metrics", "kid", "--kid_subset_size", "1"],
+     r"argument --kid_subset_size: .* at least 2"),
+    (["--metrics", "toy"], r"argument --metrics: `metrics` must be"),
+    (["--truncate", "1.5"], r"argument --truncate: must be a fraction"),
+    (["--extractor", "missing.keras"], r"argument --extractor: one of"),
+    (["--reference", " "], r"argument --reference: `reference` must be"),
+]
+
+
+@pytest.mark.parametrize("flags,pattern", BAD_EVALUATE_FLAGS,
+                         ids=[f[0][-2] for f in BAD_EVALUATE_FLAGS])
+def test_evaluate_checks_arguments_before_any_work(setup, tmp_path, capsys,
+                                                   monkeypatch, flags,
+                                                   pattern):
+    """A bad argument stops the command before the model is loaded, the
+    domain classifier trained or reference statistics computed."""
+    def too_early(*args, **kwargs):
+        raise AssertionError("work started before the arguments were "
+                             "checked")
+
+    for name in ("make_extractor", "evaluate_model"):
+        monkeypatch.setattr(evaluate, name, too_early)
+    monkeypatch.setattr(run_folder, "load_run", too_early)
+    monkeypatch.setattr(ref, "reference_stats", too_early)
+    with pytest.raises(SystemExit) as stop:
+        evaluate.main([setup["run_dir"], "--cache_dir", str(tmp_path),
+                       *flags])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(pattern, err), err
+    # The library entry point checks the same before loading the model.
+    if flags[0] == "--num":
+        with pytest.raises(ValueError, match="`num` must be an integer >= 2"):
+            evaluate.evaluate_run(setup["run_dir"], num=1)
+
+
+def test_evaluate_checks_the_model_before_scoring(setup, monkeypatch):
+    """--ema yes on a run without EMA, --truncate on a uniform latent: named
+    once the model is loaded, before the extractor is made."""
+    def too_early(*args, **kwargs):
+        raise AssertionError("scoring started before the model was checked")
+
+    monkeypatch.setattr(evaluate, "make_extractor", too_early)
+    plain = GAN(G, D, latent_dim=8, gan_loss="logistic", ema_decay=None,
+                latent="uniform", seed=1)
+    monkeypatch.setattr(run_folder, "load_run", lambda *a, **k: plain)
+    monkeypatch.setattr(run_folder, "model_step", lambda model: 0)
+    with pytest.raises(ValueError, match="the run has no EMA generator"):
+        evaluate.evaluate_run(setup["run_dir"], use_ema=True)
+    with pytest.raises(ValueError, match="needs the 'normal' latent; the "
+                                         "run's latent is 'uniform'"):
+        evaluate.evaluate_run(setup["run_dir"], truncation=0.25)
+
+
 def test_sample_command_grids(setup, tmp_path, capsys):
     run_dir = setup["run_dir"]
     out = str(tmp_path / "grid.png")
@@ -318,6 +381,21 @@ def test_sample_command_grids(setup, tmp_path, capsys):
     assert _written(capsys).endswith("interp_2_1.png")
     with pytest.raises(ValueError, match="--head"):  # one output per code
         sample.main([run_dir, "--interpolate", "2", "--head", "1"])
+    with pytest.raises(ValueError, match="--head: .* one generator output "
+                                         "per code"):
+        sample.main([run_dir, "--head", "0"])  # not ignored on samples
+    for flags, message in (
+            (["--rows", "-2"], "argument --rows: must be an integer > 0"),
+            (["--rows", "9", "--num", "4"], "argument --rows: 9 rows for 4"),
+            (["--interpolate", "2", "--rows", "2"],
+             "argument --rows: an interpolation grid"),
+            (["--out", str(tmp_path / "x.jpg")],
+             "argument --out: the figure is a PNG")):
+        with pytest.raises(SystemExit) as stop:
+            sample.main([run_dir, *flags])
+        assert stop.value.code == 2
+        assert message in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "x.jpg")
     grid = sample.interpolation_grid(model, 3, steps=5, method="linear",
                                      seed=0)
     ends = np.asarray(model.latent_codes(6, seed=0))
@@ -327,6 +405,27 @@ def test_sample_command_grids(setup, tmp_path, capsys):
                                atol=1e-5)
     middle = model.generate_images((ends[0::2] + ends[1::2]) / 2)
     np.testing.assert_allclose(grid[2::5], middle, atol=1e-5)
+
+
+def test_sample_head_picks_one_generator_of_a_multi_head_model(
+        setup, tmp_path, monkeypatch, capsys):
+    madgan = MADGAN(
+        generator_spec("madgan", 2, start=(4, 4, 8), widths=(8, 8)),
+        discriminator_spec("madgan", 2, widths=(8,)), num_generators=2,
+        latent_dim=8, recipe="madgan", seed=1)
+    monkeypatch.setattr(run_folder, "load_run", lambda *a, **k: madgan)
+    monkeypatch.setattr(run_folder, "model_step", lambda model: 0)
+    out = str(tmp_path / "head1.png")
+    assert sample.main([setup["run_dir"], "--num", "4", "--head", "1",
+                        "--out", out, "--save_npy"]) == 0
+    images = np.load(str(tmp_path / "head1.npy"))
+    heads = madgan.per_generator_samples(4, seed=0)
+    np.testing.assert_allclose(images, heads[1], atol=1e-6)
+    with pytest.raises(ValueError, match=r"--head: madgan has 2 heads \(0 "
+                                         r"to 1\); received 2"):
+        sample.main([setup["run_dir"], "--head", "2", "--out",
+                     str(tmp_path / "no.png")])
+    assert not os.path.exists(tmp_path / "no.png")
 
 
 def test_interpolation_codes():

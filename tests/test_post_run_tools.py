@@ -68,22 +68,29 @@ def test_evaluate_scores_a_toy_run_with_the_toy_metrics(toy_runs, capsys):
     want = toy_evaluation.toy_scores(points, generators, real, mixture)
     for key, value in want.items():
         assert result["scores"][key] == pytest.approx(value, rel=1e-6), key
-    with pytest.raises(ValueError, match="toy metrics"):
+    with pytest.raises(SystemExit) as stop:
         evaluate.main([run.paths.root, "--metrics", "fid", "--out",
                        str(os.path.join(run.paths.root, "eval", "x.json"))])
+    assert stop.value.code == 2
+    assert "argument --metrics: `metrics`: a 2-D run is scored with the toy " \
+        "metrics" in capsys.readouterr().err
 
 
 def test_sample_draws_a_scatter_and_refuses_interpolation(toy_runs,
-                                                          tmp_path):
-    run = toy_runs["hmog"]
+                                                          tmp_path, capsys):
+    run = toy_runs["madgan"]
     out = str(tmp_path / "points.png")
     assert sample.main([run.paths.root, "--num", "300", "--out", out,
                         "--save_npy"]) == 0
     assert Image.open(out).size[0] > 100
     points = np.load(str(tmp_path / "points.npy"))
     assert points.shape == (300, 2)
-    with pytest.raises(ValueError, match="2-D points"):
-        sample.main([run.paths.root, "--interpolate", "2"])
+    for flags in (["--interpolate", "2"], ["--rows", "2"], ["--head", "1"]):
+        with pytest.raises(SystemExit) as stop:  # before loading the model
+            sample.main([run.paths.root, *flags])
+        assert stop.value.code == 2
+        assert f"argument {flags[0]}: a 2-D run generates 2-D points" in \
+            capsys.readouterr().err
 
 
 def test_interpretability_draws_regions_tree_and_gate_stats(toy_runs,

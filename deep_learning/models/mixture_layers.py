@@ -42,12 +42,58 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from deep_learning.network.grammar import (KeySpec, boolean, choice, fail,
-                                   positive_float, positive_int, register_op)
+from deep_learning.network.grammar import (ArchitectureError, KeySpec,
+                                           boolean, choice, fail,
+                                           positive_float, positive_int,
+                                           register_op)
 from general_tools.gumbel import gumbel_softmax
 
 __all__ = ["TreeMixture", "MEGANGate", "GeneratorHeads", "FoldHeads",
-           "tree_path_matrix", "find_layer"]
+           "TREE_MEMORY_LIMIT", "tree_memory", "tree_path_matrix",
+           "find_layer"]
+
+#: Most bytes a tree's path matrix and weights may take (float32): 2 GiB.
+TREE_MEMORY_LIMIT = 2 * 1024 ** 3
+_GIB = 1024 ** 3
+
+
+def tree_memory(depth, branching, fan_in=None, units=None):
+    """Bytes of float32 a :class:`TreeMixture` needs, in Python ints (no
+    overflow, nothing allocated).
+
+    Args:
+        depth: int. Tree depth.
+        branching: int. Children per internal node.
+        fan_in: int or None. Size of z (None: weights not counted).
+        units: int or None. Size of h (None: weights not counted).
+
+    Returns:
+        ``(path_bytes, weight_bytes)``: the path matrix of
+        :func:`tree_path_matrix`, and the leaf and gate weights.
+    """
+    leaves = branching ** depth
+    internal = (leaves - 1) // (branching - 1)
+    nodes = (branching ** (depth + 1) - 1) // (branching - 1)
+    path = 4 * internal * branching * nodes
+    if fan_in is None or units is None:
+        return path, 0
+    gates = internal if branching == 2 else internal * branching
+    weights = 4 * (fan_in * leaves * units + leaves * units
+                   + (fan_in + 1) * gates)
+    return path, weights
+
+
+def tree_memory_problem(depth, branching, fan_in=None, units=None):
+    """Why a tree is too large for :data:`TREE_MEMORY_LIMIT`, or None."""
+    path, weights = tree_memory(depth, branching, fan_in, units)
+    if path + weights <= TREE_MEMORY_LIMIT:
+        return None
+    leaves = branching ** depth
+    return (f"a tree of depth {depth} with branching {branching} has "
+            f"{leaves:,} leaves and needs {(path + weights) / _GIB:.3g} GiB "
+            f"(path matrix {path / _GIB:.3g} GiB, leaf and gate weights "
+            f"{weights / _GIB:.3g} GiB), more than the "
+            f"{TREE_MEMORY_LIMIT / _GIB:.3g} GiB limit")
 
 
 def tree_path_matrix(depth: int, branching: int = 2) -> np.ndarray:
@@ -98,6 +144,9 @@ class TreeMixture(keras.layers.Layer):
             raise ValueError(f"branching must be >= 2. Received: {branching}")
         if depth < 1:
             raise ValueError(f"depth must be >= 1. Received: {depth}")
+        too_large = tree_memory_problem(depth, branching)
+        if too_large:
+            raise ValueError(f"depth={depth}: {too_large}")
         if gate_init not in ("he_sigmoid", "glorot_normal"):
             raise ValueError("gate_init must be 'he_sigmoid' or "
                              f"'glorot_normal'. Received: {gate_init!r}")
@@ -384,6 +433,10 @@ def _hmog_op(cfg, input_shape, context):
     if cfg["branching"] < 2:
         fail(f"{cfg['_where']}, key 'branching'", "an integer >= 2",
               cfg["branching"])
+    too_large = tree_memory_problem(cfg["depth"], cfg["branching"],
+                                    input_shape[-1], cfg["out"])
+    if too_large:
+        raise ArchitectureError(f"{cfg['_where']}, key 'depth': {too_large}")
     return TreeMixture(cfg["out"], cfg["depth"], cfg["branching"],
                        gate_init="he_sigmoid", name=f"{cfg['name']}_hmog")
 
@@ -398,6 +451,10 @@ def _mog_op(cfg, input_shape, context):
     if cfg["leaves"] < 2:
         fail(f"{cfg['_where']}, key 'leaves'", "an integer >= 2",
               cfg["leaves"])
+    too_large = tree_memory_problem(1, cfg["leaves"], input_shape[-1],
+                                    cfg["out"])
+    if too_large:
+        raise ArchitectureError(f"{cfg['_where']}, key 'leaves': {too_large}")
     return TreeMixture(cfg["out"], depth=1, branching=cfg["leaves"],
                        gate_init="glorot_normal", name=f"{cfg['name']}_mog")
 

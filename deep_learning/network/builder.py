@@ -47,7 +47,8 @@ from deep_learning.network.layers import FlatLayerNormalization
 from deep_learning.network.grammar import (COMMON_KEYS, CONV_KEYS, WEIGHT_KEYS,
                                    ArchitectureError,
                                    KeySpec, available_activations,
-                                   available_ops, describe_grammar,
+                                   available_ops, check_key_rules,
+                                   describe_grammar,
                                    get_activation, get_op, make_initializer,
                                    positive_int, register_activation,
                                    register_op, string)
@@ -83,11 +84,6 @@ def _weight_kwargs(cfg):
 
 def _maybe_spectral(layer, cfg, context):
     if cfg["w_nm"] != "s":
-        if cfg["act_k"] != 1.0 and "act_k" in cfg["_given"]:
-            raise ArchitectureError(
-                f"{cfg['_where']}, key 'act_k': the multiplier C applies only "
-                f"with w_nm='s'. Received: act_k={cfg['act_k']}, "
-                f"w_nm={cfg['w_nm']!r}")
         return layer
     mode = cfg["sn_mode"] or context["sn_mode"]
     return SpectralNormalization(
@@ -179,6 +175,11 @@ def _validate_layer(index, layer, seen_names, context):
             f"{layer!r}")
     name = layer.get("name", f"l{index}")
     where = f"layer {index} ({name!r})"
+    odd = [k for k in layer if not isinstance(k, str)]
+    if odd:
+        raise ArchitectureError(
+            f"{where}, key {odd[0]!r}: keys of a layer dict are strings "
+            f"such as 'op' or 'out'; this one is a {type(odd[0]).__name__}")
     if "name" in layer:
         name = string(layer["name"], f"{where}, key 'name'")
     if name in seen_names:
@@ -220,6 +221,7 @@ def _validate_layer(index, layer, seen_names, context):
         cfg["act_nm"] = None
     if cfg.get("w_nm") == "none":
         cfg["w_nm"] = None
+    check_key_rules(cfg, where)
     return cfg, opspec
 
 

@@ -8,6 +8,19 @@ validators below (:func:`positive_int`, :func:`choice`, ...), each of which
 takes ``(value, where)`` and raises :class:`ArchitectureError` naming ``where``
 (layer and key). The grammar is documented in ``docs/architecture.md``;
 :func:`describe_grammar` prints it from the live registry.
+
+Rules across keys, checked after each key is valid on its own:
+
+* Layer-dict keys are strings; any other key is an error naming it.
+* A key that another key makes meaningless is an error naming the layer and
+  both keys (:data:`KEY_RULES`), never silently ignored: ``act_k``,
+  ``sn_mode`` and ``sn_iters`` need ``w_nm='s'``; ``bias_init`` needs a
+  bias (not ``bias=False``, and ``bias=True`` with ``act_nm='bn'``);
+  ``nm_pos`` needs ``act_nm``.
+* Ops check what only they know: the mixture trees (``'hmog'``, ``'mog'``)
+  refuse a ``depth`` / ``leaves`` whose path matrix and leaf weights would
+  take more than ``mixture_layers.TREE_MEMORY_LIMIT`` bytes, stating the
+  memory needed.
 """
 
 from __future__ import annotations
@@ -20,8 +33,9 @@ from typing import Any, Callable
 import keras
 
 __all__ = [
-    "ArchitectureError", "KeySpec", "OpSpec", "COMMON_KEYS", "WEIGHT_KEYS",
-    "CONV_KEYS", "available_activations", "available_ops", "boolean", "choice",
+    "ArchitectureError", "KeySpec", "KeyRule", "OpSpec", "COMMON_KEYS",
+    "WEIGHT_KEYS", "CONV_KEYS", "KEY_RULES", "available_activations",
+    "available_ops", "boolean", "check_key_rules", "choice",
     "describe_grammar", "fail", "get_activation", "get_op", "int_pair",
     "make_initializer", "positive_float", "positive_int", "register_activation",
     "register_op", "shape_value", "string",
@@ -246,6 +260,62 @@ CONV_KEYS: dict[str, KeySpec] = {
 
 
 @dataclasses.dataclass(frozen=True)
+class KeyRule:
+    """A key that has an effect only when another key allows it. Giving it
+    when it would have none is an error, not silently ignored.
+
+    ``ignored(cfg)`` tells, on the validated and defaulted layer config,
+    whether ``key`` would have no effect because of ``other``.
+    """
+
+    key: str
+    other: str
+    ignored: Callable[[dict], bool]
+    reason: str
+
+
+def _no_spectral_norm(cfg):
+    return cfg["w_nm"] != "s"
+
+
+KEY_RULES: tuple[KeyRule, ...] = (
+    KeyRule("act_k", "w_nm", _no_spectral_norm,
+            "the multiplier C applies only with w_nm='s'"),
+    KeyRule("sn_mode", "w_nm", _no_spectral_norm,
+            "the spectral-norm estimate applies only with w_nm='s'"),
+    KeyRule("sn_iters", "w_nm", _no_spectral_norm,
+            "power iterations apply only with w_nm='s'"),
+    KeyRule("bias_init", "bias", lambda cfg: cfg["bias"] is False,
+            "a layer with bias=False has no bias to initialise"),
+    KeyRule("bias_init", "act_nm",
+            lambda cfg: cfg["bias"] is None and cfg["act_nm"] == "bn",
+            "with act_nm='bn' the layer has no bias (the norm's offset "
+            "replaces it) unless bias=True is given"),
+    KeyRule("nm_pos", "act_nm", lambda cfg: cfg["act_nm"] is None,
+            "the normalisation position applies only with act_nm 'bn' or "
+            "'ln'"),
+)
+
+
+def check_key_rules(cfg: dict, where: str) -> None:
+    """Raises :class:`ArchitectureError` naming the layer and both keys when
+    a given key would be ignored (see :data:`KEY_RULES`).
+
+    Args:
+        cfg: dict. The validated, defaulted layer config, with ``_given``
+            the keys the layer dict named.
+        where: str. The layer, for the message.
+    """
+    for rule in KEY_RULES:
+        if (rule.key in cfg["_given"] and rule.other in cfg
+                and rule.ignored(cfg)):
+            raise ArchitectureError(
+                f"{where}, keys {rule.key!r} and {rule.other!r}: "
+                f"{rule.reason}. Received: {rule.key}={cfg[rule.key]!r}, "
+                f"{rule.other}={cfg[rule.other]!r}")
+
+
+@dataclasses.dataclass(frozen=True)
 class OpSpec:
     """A registered op.
 
@@ -372,6 +442,9 @@ def describe_grammar() -> str:
     for key, ks in extra.items():
         default = "required" if ks.required else repr(ks.default)
         lines.append(f"| `{key}` | {default} | {ks.doc} |")
+    lines += ["", "| key | needs | because |", "|---|---|---|"]
+    for rule in KEY_RULES:
+        lines.append(f"| `{rule.key}` | `{rule.other}` | {rule.reason} |")
     lines += ["", "| activation | meaning |", "|---|---|"]
     for act in available_activations():
         lines.append(f"| `{act}` | {_ACTIVATIONS[act][1]} |")

@@ -42,7 +42,7 @@ import tensorflow as tf
 from deep_learning.engine import run_folder
 from deep_learning.tools import toy_evaluation
 from experiment_spec import cli
-from experiment_spec.flags import (ExperimentParser, UsageError,
+from experiment_spec.flags import (ExperimentParser, UsageError, fraction,
                                    non_negative_int, positive_int)
 from general_tools import domain_classifier as dc_lib
 from general_tools import features as features_lib
@@ -138,6 +138,53 @@ def _check_count(value, name, minimum=1):
         raise ValueError(
             f"`{name}` must be an integer >= {minimum}; received {value!r}.")
     return int(value)
+
+
+def check_request(metrics=None, num=10000, k=5, num_reference=None,
+                  kid_subset_size=1000, toy=False):
+    """Raises ValueError naming the argument when a request cannot be
+    scored. :func:`evaluate_run` and the command run it before anything
+    costly (loading the model, training the domain classifier, the
+    reference statistics).
+
+    Args:
+        metrics: str, sequence or None. as for :func:`evaluate_run`.
+        num: int. generated images (points).
+        k: int. neighbours of knn/pr/dc.
+        num_reference: int or None. reference images (None: the split).
+        kid_subset_size: int. KID subset size.
+        toy: bool. the run is a 2-D toy (scored with the toy metrics).
+
+    Returns:
+        tuple of metric names (``('toy',)`` for a toy run).
+    """
+    num = _check_count(num, "num", 2)
+    if toy:
+        if metrics not in (None, "toy", ("toy",), ["toy"]):
+            raise ValueError(
+                f"`metrics`: a 2-D run is scored with the toy metrics "
+                f"{list(toy_evaluation.TOY_METRICS)}; received {metrics!r}.")
+        return ("toy",)
+    metrics = parse_metrics(metrics or ("fid",))
+    k = _check_count(k, "k")
+    radii = [m for m in metrics if m in ("pr", "dc")]
+    if "pr" in metrics and k >= num:
+        raise ValueError(
+            f"`k` ({k}) must be smaller than `num` ({num}): precision and "
+            "recall take k-NN radii among the generated images.")
+    if num_reference is not None:
+        num_reference = _check_count(num_reference, "num_reference", 2)
+        if radii and k >= num_reference:
+            raise ValueError(
+                f"`k` ({k}) must be smaller than `num_reference` "
+                f"({num_reference}): {'/'.join(radii)} take k-NN radii "
+                "among the reference images.")
+    if "kid" in metrics and _check_count(kid_subset_size,
+                                         "kid_subset_size") < 2:
+        raise ValueError(
+            f"`kid_subset_size` must be at least 2 for KID; received "
+            f"{kid_subset_size!r}.")
+    return metrics
 
 
 def evaluate_model(model, reference, extractor, metrics=("fid",), num=10000,
@@ -340,8 +387,15 @@ def evaluate_run(run_dir, metrics=None, num=10000, extractor="domain",
     if out is not None and os.path.exists(out) and not overwrite:
         raise ValueError(f"{out!r} exists; pass overwrite=True to replace "
                          "it.")
+    toy = toy_evaluation.is_toy(
+        (run_folder.read_config(run_dir) or {}).get("data"))
+    check_request(metrics, num, kwargs.get("k", 5), num_reference,
+                  kwargs.get("kid_subset_size", 1000), toy)
+    if reference is not None:
+        ref_lib.parse_reference(reference)
     model = run_folder.load_run(run_dir, step)
     step = run_folder.model_step(model)
+    _check_sampling(model, kwargs.get("use_ema"), kwargs.get("truncation"))
     if not run_folder.is_image_model(model):
         if metrics not in (None, "toy", ("toy",), ["toy"]):
             raise ValueError(
@@ -373,6 +427,19 @@ def evaluate_run(run_dir, metrics=None, num=10000, extractor="domain",
     result = evaluate_model(model, stats, extractor, metrics, num,
                             real_images=real_images, **kwargs)
     return _write_scores(result, model, run_dir, step, out, overwrite)
+
+
+def _check_sampling(model, use_ema, truncation):
+    """Raises ValueError when the loaded model cannot sample as asked (no
+    EMA generator, truncation of a latent other than the normal)."""
+    if use_ema and getattr(model, "ema", None) is None:
+        raise ValueError("`use_ema` (--ema yes): the run has no EMA "
+                         "generator (trained with ema_decay=None).")
+    latent = getattr(model, "latent", "normal")
+    if truncation and latent != "normal":
+        raise ValueError(
+            f"`truncation` (--truncate) needs the 'normal' latent; the run's "
+            f"latent is {latent!r}.")
 
 
 def _write_scores(result, model, run_dir, step, out, overwrite):
@@ -412,7 +479,8 @@ def build_parser():
     parser.add_argument("--step", type=non_negative_int, default=None,
                         help="checkpoint step (default: the newest "
                              "readable)")
-    parser.add_argument("--truncate", type=float, default=None)
+    parser.add_argument("--truncate", type=fraction, default=None,
+                        help="fraction of least likely codes to disregard")
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--ema", choices=("auto", "yes", "no"),
                         default="auto")
@@ -447,15 +515,38 @@ def build_parser():
         if args.out and os.path.exists(args.out) and not args.overwrite:
             raise UsageError(f"argument --out: {args.out} exists; pass "
                              "--overwrite to replace it")
+        if args.extractor not in EXTRACTORS and not (
+                args.extractor.endswith(".keras")
+                and os.path.isfile(args.extractor)):
+            raise UsageError(f"argument --extractor: one of {EXTRACTORS} or "
+                             f"an existing .keras file; received "
+                             f"{args.extractor!r}")
+        if args.reference is not None:
+            try:
+                ref_lib.parse_reference(args.reference)
+            except ValueError as error:
+                raise UsageError(f"argument --reference: {error}") from None
+        toy = _is_toy_run(args.run_dir)
+        try:
+            check_request(args.metrics, args.num or (2500 if toy else 10000),
+                          args.k, args.num_reference, args.kid_subset_size,
+                          toy)
+        except ValueError as error:
+            flag = str(error).split("`")[1] if "`" in str(error) else "num"
+            raise UsageError(f"argument --{flag}: {error}") from None
     return parser
+
+
+def _is_toy_run(run_dir):
+    return toy_evaluation.is_toy(
+        (run_folder.read_config(run_dir) or {}).get("data"))
 
 
 def main(argv=None):
     """Entry point of ``python -m deep_learning.evaluate``; returns the
     exit status."""
     args = build_parser().parse(argv)
-    toy = toy_evaluation.is_toy(
-        (run_folder.read_config(args.run_dir) or {}).get("data"))
+    toy = _is_toy_run(args.run_dir)
     result, path = evaluate_run(
         args.run_dir, metrics=args.metrics,
         num=args.num or (2500 if toy else 10000),
@@ -475,10 +566,10 @@ def main(argv=None):
     return 0
 
 
-__all__ = ["EXTRACTORS", "METRICS", "build_parser", "default_reference",
-           "evaluate_model", "evaluate_run", "evaluate_toy_model", "main",
-           "make_extractor", "parse_metrics", "sample_batches",
-           "scores_path"]
+__all__ = ["EXTRACTORS", "METRICS", "build_parser", "check_request",
+           "default_reference", "evaluate_model", "evaluate_run",
+           "evaluate_toy_model", "main", "make_extractor", "parse_metrics",
+           "sample_batches", "scores_path"]
 
 
 if __name__ == "__main__":

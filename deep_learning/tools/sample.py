@@ -28,8 +28,10 @@ straight line (`"linear"`, `(1 - t) z_a + t z_b`) whose midpoints have
 norms about 1/sqrt(2) of typical ones. Slerp falls back to the straight
 line when the codes are (anti)parallel to within 1e-7.
 
-Multi-head models (MADGAN, MGAN) send each code through every generator;
-`--head` picks which generator's images the interpolation shows.
+Multi-head models (MADGAN, MGAN) send each code through every generator:
+a sample grid shows every head's images of the codes (generator-major),
+and `--head` picks one generator's for a sample grid or an interpolation.
+`--head` is refused for models with one output per code and for 2-D runs.
 """
 
 import argparse
@@ -43,7 +45,7 @@ from deep_learning.engine import run_folder
 from deep_learning.models import generator_assignment
 from deep_learning.tools import toy_evaluation
 from experiment_spec import cli
-from experiment_spec.flags import (ExperimentParser, UsageError,
+from experiment_spec.flags import (ExperimentParser, UsageError, fraction,
                                    non_negative_int, positive_int)
 from general_tools import figures
 
@@ -152,17 +154,6 @@ def free_path(path):
     return path
 
 
-def _truncation(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value < 1.0:
-        raise argparse.ArgumentTypeError(
-            f"must be a fraction in [0, 1); received {text!r}")
-    return value
-
-
 def _png(text):
     if not text.lower().endswith(".png"):
         raise argparse.ArgumentTypeError(
@@ -182,7 +173,7 @@ def build_parser():
                         help="samples (default 64 images, 2500 toy points)")
     parser.add_argument("--rows", type=positive_int, default=None,
                         help="grid rows (default: a near-square grid)")
-    parser.add_argument("--truncate", type=_truncation, default=None,
+    parser.add_argument("--truncate", type=fraction, default=None,
                         help="fraction of least likely codes to disregard")
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--step", type=non_negative_int, default=None,
@@ -196,8 +187,9 @@ def build_parser():
                         help="interpolation columns (both ends included)")
     parser.add_argument("--method", choices=METHODS, default="slerp")
     parser.add_argument("--head", type=non_negative_int, default=None,
-                        help="the generator an interpolation shows (multi-"
-                             "head models; default 0)")
+                        help="the generator a grid shows (multi-head "
+                             "models; default: every head for samples, 0 "
+                             "for interpolations)")
     parser.add_argument("--out", type=_png, default=None,
                         help="PNG path; default RUN_DIR/samples/"
                              "<kind>_<step>.png (a free name)")
@@ -211,9 +203,26 @@ def build_parser():
         if args.interpolate and args.columns < 2:
             raise UsageError("argument --columns: an interpolation needs at "
                              "least 2 columns")
+        if args.interpolate:
+            for flag in ("num", "rows"):
+                if getattr(args, flag) is not None:
+                    raise UsageError(
+                        f"argument --{flag}: an interpolation grid has "
+                        "--interpolate rows of --columns images; --num and "
+                        "--rows apply to sample grids")
+        if args.rows is not None and args.rows > (args.num or 64):
+            raise UsageError(f"argument --rows: {args.rows} rows for "
+                             f"{args.num or 64} images")
         if not os.path.isdir(args.run_dir):
             raise UsageError(f"argument run_dir: no such folder: "
                              f"{args.run_dir!r}")
+        data = (run_folder.read_config(args.run_dir) or {}).get("data")
+        if toy_evaluation.is_toy(data):
+            for flag in ("rows", "head", "interpolate"):
+                if getattr(args, flag):
+                    raise UsageError(
+                        f"argument --{flag}: a 2-D run generates 2-D "
+                        "points, drawn as one scatter of every generator's")
         if args.out and not args.overwrite:
             for path in (args.out, os.path.splitext(args.out)[0] + ".npy"):
                 if os.path.exists(path) and (path == args.out
@@ -249,6 +258,10 @@ def main(argv=None):
     if args.head is not None and not heads:
         raise ValueError(f"--head: {model.recipe or model.name} has one "
                          "generator output per code, not heads")
+    count = generator_assignment.num_generators(model)
+    if args.head is not None and args.head >= count:
+        raise ValueError(f"--head: {model.recipe or model.name} has {count} "
+                         f"heads (0 to {count - 1}); received {args.head}")
     kind = "interp" if args.interpolate else "sample"
     out = args.out or free_path(os.path.join(
         args.run_dir, "samples", f"{kind}_{step}.png"))
@@ -264,6 +277,11 @@ def main(argv=None):
             args.truncate, use_ema, args.head or 0)
         figures.save_image_grid(images, out, rows=args.interpolate,
                                 cols=args.columns)
+    elif args.head is not None:  # one head's images of the codes
+        codes = model.latent_codes(args.num or 64, seed=args.seed,
+                                   truncation=args.truncate)
+        images = images_for_codes(model, codes, use_ema, args.head)
+        figures.save_image_grid(images, out, rows=args.rows)
     else:
         images = model.sample(args.num or 64, seed=args.seed,
                               truncation=args.truncate, use_ema=use_ema)

@@ -2,16 +2,23 @@
 
 `tf.io.decode_image` fails on a bad file with a message that does not say
 which file it was, and only when the pipeline reaches it. So an image folder
-is checked once, up front, with Pillow:
+is checked once, up front:
 
-- `verify="header"` (default): every file is opened (format, size, mode) and
-  its last bytes are checked for the end marker of its format (PNG `IEND`,
-  JPEG `EOI`, GIF trailer, BMP pixel-array length). This finds non-image
-  files, empty or truncated files and mixed sizes or channels at about a
-  tenth of a millisecond per file.
-- `verify="full"`: every file is fully decoded as well (also finds damage in
-  the middle of a file, such as a PNG CRC error); as slow as one epoch.
-- `verify="none"`: no check; a bad file then fails inside TensorFlow.
+- `verify="header"` (default): every file is opened with Pillow (format,
+  size, mode) and its last bytes are checked for the end marker of its
+  format (PNG `IEND`, JPEG `EOI`, GIF trailer, BMP pixel-array length).
+  This finds non-image files, empty or truncated files and mixed sizes or
+  channels, at about a tenth of a millisecond per file (see
+  `datasets/README.md`). It does not find damage in the middle of a file
+  (a flipped byte in a PNG's image data, image data cut short inside a
+  file that still ends properly): such a file fails when training first
+  reads it, and the error then names it (`image_decode.decoded_files`).
+- `verify="full"`: the header check, then every file is decoded by
+  TensorFlow's decoder, the one training uses (`image_decode`), so a file
+  that passes also decodes in training. Sizes and channels are taken from
+  that decode. It costs about as much as one uncached epoch of decoding.
+- `verify="none"`: no check; a bad file still fails with its name when
+  training reaches it.
 
 Nothing is written anywhere.
 """
@@ -22,6 +29,8 @@ import os
 import struct
 
 from PIL import Image
+
+from general_tools.data import image_decode
 
 #: File extensions read as images (the formats `tf.io.decode_image` reads).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -145,9 +154,9 @@ def inspect_image(path, verify="header"):
 
     Args:
         path: str. the file.
-        verify: str. `"header"`, `"full"` (also decodes every pixel) or
-            `"none"` (header only, no end-marker check). Defaults to
-            `"header"`.
+        verify: str. `"header"` or `"full"` (both also check the end
+            marker; `scan_images` decodes the files of `"full"`), or
+            `"none"` (header only). Defaults to `"header"`.
 
     Returns:
         `ImageInfo` (label -1).
@@ -159,8 +168,6 @@ def inspect_image(path, verify="header"):
             fmt, mode = img.format, img.mode
             width, height = img.size
             transparent = "transparency" in img.info
-            if verify == "full":
-                img.load()
     except Exception as e:  # Pillow raises many types for bad files
         raise ValueError(
             f"Image file '{path}' cannot be read as an image: "
@@ -211,6 +218,12 @@ def scan_images(paths, labels=None, verify="header", max_workers=8):
                 lambda p: inspect_image(p, verify), paths, chunksize=64))
     else:
         infos = [inspect_image(p, verify) for p in paths]
+    if verify == "full":
+        # What TensorFlow decodes is what training gets: take its shapes.
+        shapes = image_decode.decoded_shapes(list(paths))
+        infos = [dataclasses.replace(info, height=int(h), width=int(w),
+                                     channels=int(c))
+                 for info, (h, w, c) in zip(infos, shapes)]
     return [dataclasses.replace(info, label=lab)
             for info, lab in zip(infos, labels)]
 

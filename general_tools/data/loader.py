@@ -110,7 +110,8 @@ def _raw_source(name, split, *, data_dir, channels, holdout_size, data_seed,
         elif prefix == "npz":
             source = readers.read_npz(path, split, **options, **kw)
         elif prefix == "tfrecord":
-            source = readers.read_tfrecord(path, split, **kw)
+            source = readers.read_tfrecord(path, split, verify=verify,
+                                           **kw)
         else:  # tfds
             source = tfds_source(path, split, data_dir=data_dir,
                                  download=download, channels=channels, **kw)
@@ -128,7 +129,9 @@ def _raw_source(name, split, *, data_dir, channels, holdout_size, data_seed,
         if os.path.isdir(data_dir) and any(
                 f.endswith((".tfrecord", ".tfrecords"))
                 for f in os.listdir(data_dir)):
-            return readers.read_tfrecord(data_dir, split, **kw), spec, name
+            source = readers.read_tfrecord(data_dir, split, verify=verify,
+                                           **kw)
+            return source, spec, name
         return readers.read_image_folder(
             data_dir, split, channels=channels or spec.channels,
             verify=verify, need_same_size=need_same_size,
@@ -197,7 +200,10 @@ def load_dataset(name, split="train", image_size=None, batch_size=None,
         deterministic: bool. same order for the same seed (needs `seed`
             when shuffling); `shuffle=False` always keeps the stored order.
             Defaults to False.
-        drop_remainder: bool. drop a last, smaller batch. Defaults to True.
+        drop_remainder: bool. drop a last, smaller batch. With
+            `repeat=False`, a `batch_size` above the number of examples is
+            then an error naming both (it would yield no batch). Defaults
+            to True.
         repeat: bool. repeat forever. Defaults to False.
         cache: bool, `"auto"` or str. cache the uint8 images: `"auto"` in
             memory when they take at most 4 GiB; True in memory; a str is a
@@ -219,8 +225,11 @@ def load_dataset(name, split="train", image_size=None, batch_size=None,
         shuffle_buffer: int or None. Defaults to None (see `pipeline`).
         download: bool or `"auto"`. let tfds download (`"auto"`: only if
             the network answers). Defaults to "auto".
-        verify: str. check of image-folder files: `"header"`, `"full"` or
-            `"none"` (see `image_files`). Defaults to "header".
+        verify: str. how much of the data is checked before anything is
+            read: `"header"`, `"full"` or `"none"`. Image folders: see
+            `image_files`. TFRecord shards: `"header"` and `"full"` check
+            every record (`tfrecord_check`), `"none"` only the framing and
+            each file's first record. Defaults to "header".
         source_options: dict or None. toy mixture options (e.g.
             `{"num_components": 8, "points_per_component": 1000}`) or npz
             keys (`image_key`, `label_key`). Defaults to None.

@@ -156,7 +156,9 @@ def build_pipeline(source, *, image_size=None, crop_size=None,
         seed: int or None. shuffle seed. Defaults to None.
         deterministic: bool. fixed element order; always on when
             `shuffle=False`. Defaults to False.
-        drop_remainder: bool. drop a last, smaller batch. Defaults to True.
+        drop_remainder: bool. drop a last, smaller batch (a `batch_size`
+            larger than the source, which would then give no batch at all
+            without `repeat`, is an error). Defaults to True.
         repeat: bool. repeat forever. Defaults to False.
         cache: bool, str or `"auto"`. True: in memory; a non-empty str
             other than "auto": a cache file prefix; `"auto"`: in memory when
@@ -178,6 +180,14 @@ def build_pipeline(source, *, image_size=None, crop_size=None,
         raise ValueError(
             "`deterministic=True` with `shuffle=True` needs an integer "
             "`seed`. Received: seed=None")
+    if (batch_size is not None and drop_remainder and not repeat
+            and batch_size > source.num_examples):
+        raise ValueError(
+            f"`batch_size` {batch_size} is larger than the "
+            f"{source.num_examples} examples of {source.description}: with "
+            "drop_remainder=True and repeat=False no batch would be made. "
+            "Pass repeat=True, drop_remainder=False or a smaller batch_size. "
+            f"Received: batch_size={batch_size}")
     if with_labels and not source.has_labels:
         raise ValueError(
             f"{source.description} has no class labels. Received: "

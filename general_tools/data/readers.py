@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from general_tools.data import idx as idx_lib
-from general_tools.data import image_files
-from general_tools.data import tfrecord_format
+from general_tools.data import image_decode, image_files
+from general_tools.data import tfrecord_check, tfrecord_format
 from general_tools.data.source import (RawSource, select_split,
                                       split_description, split_keep)
 
@@ -126,13 +126,6 @@ def read_image_folder(path, split="train", *, holdout_size=0, data_seed=2019,
         raise image_files.mixed_size_error(infos, path)
     shape = (size[0], size[1], channels) if size else (None, None, channels)
 
-    def decode(file_path, label):
-        data = tf.io.read_file(file_path)
-        image = tf.io.decode_image(data, channels=channels,
-                                   expand_animations=False)
-        image.set_shape(shape)
-        return image, label
-
     description = f"image folder '{path}'"
     paths, labels = np.array(paths), np.array(labels, np.int32)
     keep = split_keep(len(paths), split, holdout_size, data_seed,
@@ -140,8 +133,9 @@ def read_image_folder(path, split="train", *, holdout_size=0, data_seed=2019,
     if keep is not None:
         paths, labels = paths[keep], labels[keep]
     return RawSource(
-        records=tf.data.Dataset.from_tensor_slices((paths, labels)),
-        decode=decode, num_examples=len(paths), image_shape=shape,
+        records=image_decode.decoded_files(paths.tolist(), labels, channels,
+                                           shape),
+        decode=None, num_examples=len(paths), image_shape=shape,
         description=split_description(description, split, keep, data_seed),
         has_labels=bool(class_names) and -1 not in labels,
         num_classes=len(class_names) or None)
@@ -218,6 +212,12 @@ def read_idx_source(path, split="train", *, holdout_size=0, data_seed=2019,
                          f"IDX file '{path}'", split, holdout_size, data_seed)
 
 
+def _npz_corrupt(path, error):
+    return ValueError(
+        f"npz file '{path}' is corrupt or not an npz archive: "
+        f"{type(error).__name__}: {error}")
+
+
 def read_npz(path, split="train", *, holdout_size=0, data_seed=2019,
              image_key=None, label_key=None):
     """A numpy `.npz` archive of uint8 images.
@@ -241,13 +241,22 @@ def read_npz(path, split="train", *, holdout_size=0, data_seed=2019,
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"npz file '{path}' does not exist.")
+    errors = (zipfile.BadZipFile, ValueError, OSError, EOFError)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {k: archive[k] for k in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        # (mmap: a large .npy is not read just to be refused.)
+        archive = np.load(path, allow_pickle=False, mmap_mode="r")
+    except errors as e:
+        raise _npz_corrupt(path, e) from e
+    if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(
-            f"npz file '{path}' is corrupt or not an npz archive: "
-            f"{type(e).__name__}: {e}") from e
+            f"npz file '{path}' is a single .npy array of shape "
+            f"{archive.shape}, not an .npz archive; write one with "
+            "numpy.savez(path, images=array[, labels=...]).")
+    try:
+        with archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except errors as e:
+        raise _npz_corrupt(path, e) from e
     if image_key is None and split == "all" and "x_train" in arrays:
         parts = [s for s in ("train", "test") if f"x_{s}" in arrays]
         where = f"npz file '{path}' [x_train + x_test]"
@@ -284,13 +293,40 @@ def read_npz(path, split="train", *, holdout_size=0, data_seed=2019,
                          data_seed)
 
 
-def read_tfrecord(path, split="train", *, holdout_size=0, data_seed=2019):
+def _check_split_counts(info, files, counts, split, folder):
+    """Raises ValueError when `dataset_info.json` disagrees with the shards
+    found for `split` (a listed shard missing, another record count)."""
+    info_path = os.path.join(folder, tfrecord_format.INFO_FILE)
+    listed = info.get("splits") or {}
+    names = sorted(listed) if split == "all" else [split]
+    if not all(n in listed for n in names):
+        return
+    found = {os.path.basename(f) for f in files}
+    for name in names:
+        for shard in listed[name].get("shards", []):
+            if shard not in found:
+                raise ValueError(
+                    f"'{info_path}' lists shard '{shard}' of split '{name}', "
+                    f"which is not in '{folder}'.")
+    expected = sum(listed[n].get("num_examples", 0) for n in names)
+    if "num_examples" in listed[names[0]] and expected != sum(counts):
+        raise ValueError(
+            f"'{info_path}' gives split '{split}' {expected} examples, but "
+            f"its shards hold {sum(counts)} records.")
+
+
+def read_tfrecord(path, split="train", *, holdout_size=0, data_seed=2019,
+                  verify="header"):
     """TFRecord shards in the layout of `tfrecord_format` (written by
     `datasets/prepare_image_folder.py`).
 
-    Every file is checked up front: its record framing must reach exactly
-    the end of the file (a truncated copy fails, naming the file) and its
-    first record must hold the expected features.
+    Checked up front, each failure naming the file (and record): the
+    framing of every file must reach exactly its end (a truncated copy
+    fails); a `dataset_info.json` beside the shards must be valid and agree
+    with them (shards, counts); and, unless `verify="none"`, every record
+    is read once by `tfrecord_check.check_shard` (CRC, Example parse, byte
+    count, shape, label). With `verify="none"` only the first record of
+    each file is parsed.
 
     Args:
         path: str. a folder of shards, one file or a glob pattern.
@@ -298,29 +334,46 @@ def read_tfrecord(path, split="train", *, holdout_size=0, data_seed=2019):
         holdout_size: int. hold-out when the files define no splits.
             Defaults to 0.
         data_seed: int. hold-out seed. Defaults to 2019.
+        verify: str. `"header"` or `"full"` (both check every record) or
+            `"none"` (framing and first records only). Defaults to
+            "header".
 
     Returns:
         `RawSource`.
     """
     path = os.fspath(path)
+    if verify not in image_files.VERIFY_MODES:
+        raise ValueError(
+            f"`verify` must be one of {image_files.VERIFY_MODES}. Received: "
+            f"verify={verify!r}")
     if not any(c in path for c in "*?[") and not os.path.exists(path):
         raise FileNotFoundError(f"TFRecord path '{path}' does not exist.")
     files, has_splits, info = tfrecord_format.find_shards(path, split)
-    total, shapes = 0, set()
-    for f in files:
-        n = tfrecord_format.count_records(f)
-        if n:
-            shapes.add(tfrecord_format.check_first_record(f))
-        total += n
+    counts = [tfrecord_check.count_records(f) for f in files]
+    total = sum(counts)
     if total == 0:
         raise ValueError(
             f"TFRecord path '{path}' holds no records (files: {files}).")
-    if info and info.get("image_shape"):
-        shape = tuple(info["image_shape"])
-    elif len(shapes) == 1:
-        shape = shapes.pop()
+    info = info or {}
+    if has_splits:
+        _check_split_counts(info, files, counts, split, path)
+    num_classes = info.get("num_classes")
+    if info.get("image_shape"):
+        expected = tuple(info["image_shape"])
+        origin = (f"'{os.path.join(path, tfrecord_format.INFO_FILE)}' "
+                  "(its image_shape)")
     else:
-        shape = (None, None, None)
+        expected, origin = None, "the dataset"
+    if verify == "none":
+        shapes = {tfrecord_check.first_record_shape(f)
+                  for f, n in zip(files, counts) if n}
+        found = shapes.pop() if len(shapes) == 1 else (None, None, None)
+    else:
+        summaries = [tfrecord_check.check_shard(f, expected, num_classes,
+                                                origin)
+                     for f, n in zip(files, counts) if n]
+        found = tfrecord_check.merge_shapes(summaries)
+    shape = expected or found
 
     def decode(serialized):
         return tfrecord_format.decode_example(serialized, shape)
@@ -330,13 +383,12 @@ def read_tfrecord(path, split="train", *, holdout_size=0, data_seed=2019):
 
     records = tf.data.TFRecordDataset(files).apply(
         tf.data.experimental.assert_cardinality(total))
-    has_labels = bool(info and info.get("num_classes"))
     source = RawSource(
         records=records, decode=decode, num_examples=total,
         image_shape=shape,
         decode_batch=decode_batch if None not in shape else None,
-        description=f"TFRecord data '{path}'", has_labels=has_labels,
-        num_classes=(info or {}).get("num_classes") or None)
+        description=f"TFRecord data '{path}'", has_labels=bool(num_classes),
+        num_classes=num_classes)
     if has_splits:
         return source
     return select_split(source, split, holdout_size, data_seed)

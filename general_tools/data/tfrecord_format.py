@@ -114,13 +114,22 @@ def decode_examples(serialized, shape):
     return images, tf.cast(ex["label"], tf.int32)
 
 
+class FramingError(ValueError):
+    """A TFRecord file whose record lengths do not reach exactly its end;
+    `record` is the index of the record where the walk failed."""
+
+    def __init__(self, message, record):
+        super().__init__(message)
+        self.record = record
+
+
 def count_records(path):
     """Counts the records of an uncompressed TFRecord file by its framing.
 
     Each record is `uint64 length, uint32 crc(length), data[length],
     uint32 crc(data)`; this walks the lengths with seeks (the CRCs are not
     checked) and fails if the file ends inside a record, which is what a
-    truncated copy looks like.
+    truncated copy looks like (`FramingError`).
 
     Args:
         path: str. the file.
@@ -134,54 +143,83 @@ def count_records(path):
         while pos < size:
             head = f.read(12)
             if len(head) < 12:
-                raise ValueError(
+                raise FramingError(
                     f"TFRecord file '{path}' is truncated: it ends inside the "
-                    f"header of record {count} (byte {pos} of {size}).")
+                    f"header of record {count} (byte {pos} of {size}).", count)
             (length,) = struct.unpack("<Q", head[:8])
             end = pos + 12 + length + 4
             if end > size:
-                raise ValueError(
+                raise FramingError(
                     f"TFRecord file '{path}' is truncated or not a TFRecord "
                     f"file: record {count} at byte {pos} claims {length} "
-                    f"bytes, past the end of the file ({size} bytes).")
+                    f"bytes, past the end of the file ({size} bytes).", count)
             f.seek(end)
             pos = end
             count += 1
     return count
 
 
-def check_first_record(path):
-    """Raises ValueError naming `path` if its first record lacks a feature.
+def _info_error(path, what):
+    return ValueError(
+        f"'{path}' is not a valid {INFO_FILE}: {what}. Rewrite the folder "
+        "with datasets/prepare_image_folder.py, or remove the file to read "
+        "the shards without it.")
+
+
+def _positive_int(value):
+    return (isinstance(value, int) and not isinstance(value, bool)
+            and value > 0)
+
+
+def read_info(folder):
+    """The parsed `dataset_info.json` of `folder`, or None if it has none.
+
+    The fields the loader relies on are checked: `image_shape` (three
+    positive ints or null), `num_classes` (a positive int or null) and
+    `splits` (`{split: {"num_examples": int, "shards": [names]}}`).
 
     Args:
-        path: str. a non-empty TFRecord file.
+        folder: str. a folder of shards.
+
+    Returns:
+        dict or None.
     """
-    with open(path, "rb") as f:
-        (length,) = struct.unpack("<Q", f.read(8))
-        f.read(4)
-        data = f.read(length)
+    path = os.path.join(folder, INFO_FILE)
+    if not os.path.exists(path):
+        return None
     try:
-        example = tf.train.Example.FromString(data)
-    except Exception as e:  # protobuf's DecodeError
-        raise ValueError(
-            f"TFRecord file '{path}': its first record is not a "
-            f"tf.train.Example ({type(e).__name__}: {e}).") from e
-    keys = set(example.features.feature)
-    missing = sorted(k for k in FEATURES if k != "label" and k not in keys)
-    if missing:
-        raise ValueError(
-            f"TFRecord file '{path}' is not in mixgan's image layout: its "
-            f"records lack {missing} (they have {sorted(keys)}). Write it "
-            "with datasets/prepare_image_folder.py.")
-    f = example.features.feature
-    h, w, c = (f[k].int64_list.value[0] for k in ("height", "width",
-                                                  "channels"))
-    if len(f["image"].bytes_list.value[0]) != h * w * c:
-        raise ValueError(
-            f"TFRecord file '{path}': the first record's image has "
-            f"{len(f['image'].bytes_list.value[0])} bytes, not "
-            f"{h}*{w}*{c}={h * w * c}.")
-    return h, w, c
+        with open(path, encoding="utf-8") as f:
+            info = json.load(f)
+    except UnicodeDecodeError as e:
+        raise _info_error(path, f"it is not UTF-8 text ({e})") from e
+    except json.JSONDecodeError as e:
+        raise _info_error(
+            path, f"it is not valid JSON, perhaps truncated ({e.msg} at "
+            f"line {e.lineno}, column {e.colno})") from e
+    if not isinstance(info, dict):
+        raise _info_error(path, f"it holds a {type(info).__name__}, not an "
+                                "object")
+    shape = info.get("image_shape")
+    if shape is not None and not (isinstance(shape, list) and len(shape) == 3
+                                  and all(map(_positive_int, shape))):
+        raise _info_error(path, "`image_shape` must be [height, width, "
+                                f"channels] of positive ints; it is {shape!r}")
+    classes = info.get("num_classes")
+    if classes is not None and not _positive_int(classes):
+        raise _info_error(path, "`num_classes` must be a positive int or "
+                                f"null; it is {classes!r}")
+    splits = info.get("splits", {})
+    if not isinstance(splits, dict):
+        raise _info_error(path, f"`splits` must be an object; it is "
+                                f"{splits!r}")
+    for name, entry in splits.items():
+        if not (isinstance(entry, dict)
+                and isinstance(entry.get("num_examples", 0), int)
+                and isinstance(entry.get("shards", []), list)):
+            raise _info_error(
+                path, f"`splits['{name}']` must be {{\"num_examples\": int, "
+                      f"\"shards\": [file names]}}; it is {entry!r}")
+    return info
 
 
 def find_shards(path, split):
@@ -203,10 +241,7 @@ def find_shards(path, split):
     path = os.fspath(path)
     info = None
     if os.path.isdir(path):
-        info_path = os.path.join(path, INFO_FILE)
-        if os.path.exists(info_path):
-            with open(info_path, encoding="utf-8") as f:
-                info = json.load(f)
+        info = read_info(path)
         files = sorted(glob.glob(os.path.join(path, "*.tfrecord"))
                        + glob.glob(os.path.join(path, "*.tfrecords")))
         if not files:
