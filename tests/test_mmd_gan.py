@@ -254,8 +254,8 @@ def test_dataset_script_passes_its_flags_to_the_runner(monkeypatch,
         batch_size=64, gan_loss="rmb", lr_d=2e-4, lr_g=1e-3,
         multiplier="paper", sn_mode="matrix", seed=3, root=str(tmp_path),
         precision="float32", jit=False, steps_per_epoch=500,
-        checkpoint_every=5000, scalar_every=100, image_every=0, strategy="default",
-        config={"script": "my_test_mmd_stl"})
+        checkpoint_every=5000, scalar_every=100, image_every=0,
+        strategy="default", config={"script": "my_test_mmd_stl"})
     assert "planned 100,000 generator steps" in capsys.readouterr().out
 
 
