@@ -39,9 +39,10 @@ It prints a table, names the fastest setting per setup, and writes JSON
 (``--json``; default ``Results/benchmarks/gpu_battery_<time>.json``, never
 an existing file). The output names the GPU and the CPU.
 
-``--smoke`` runs the same code path on a CPU with batch 4, one warm-up
-and one timed iteration and a 6-step numerics check, in about a minute
-(CI runs it); its figures mean nothing.
+``--smoke`` runs the same code path on a CPU with batch 4, n_critic 1 for
+the MNIST-32 setup (a fifth of its graph to trace and compile), one
+warm-up and one timed iteration and a 4-step numerics check, in about two
+minutes (CI runs it); its figures mean nothing.
 
 Usage::
 
@@ -91,12 +92,15 @@ def _setting_name(policy, xla):
     return policy + (" + XLA" if xla else "")
 
 
-def _build(setup, batch=None, policy="float32", xla=False):
-    """A compiled GAN of ``setup`` under ``policy`` and its batch size."""
+def _build(setup, batch=None, policy="float32", xla=False, smoke=False):
+    """A compiled GAN of ``setup`` under ``policy`` and its batch size
+    (``smoke``: one critic step per generator step)."""
     name, generator = SETUPS[setup]
+    shrink = {"n_critic": 1} if smoke and name == "mnist32" else {}
     keras.utils.set_random_seed(0)
     with dtype_policy_scope(policy):
-        gan, default_batch, d_opt, g_opt = throughput.SETUPS[name](generator)
+        gan, default_batch, d_opt, g_opt = throughput.SETUPS[name](
+            generator, **shrink)
         gan.compile(d_opt, g_opt, jit_compile=xla)
     return gan, batch or default_batch
 
@@ -115,10 +119,10 @@ def _dataset(setup, batch, n_critic):
         n_critic).prefetch(4)
 
 
-def train_step_flops(setup, batch):
+def train_step_flops(setup, batch, smoke=False):
     """FLOPs of one generator iteration (float32 graph of ``train_step``)."""
     from tensorflow.python.profiler import model_analyzer, option_builder
-    gan, batch = _build(setup, batch)
+    gan, batch = _build(setup, batch, smoke=smoke)
     spec = _dataset(setup, batch, gan.n_critic).element_spec
     graph = tf.function(gan.train_step).get_concrete_function(spec).graph
     options = option_builder.ProfileOptionBuilder.float_operation()
@@ -162,11 +166,12 @@ def _peak_memory(gpu):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def measure(setup, policy, xla, steps, warmup, batch=None, gpu=False):
+def measure(setup, policy, xla, steps, warmup, batch=None, gpu=False,
+            smoke=False):
     """Throughput and peak memory of one setup and setting."""
     if gpu:
         tf.config.experimental.reset_memory_stats("GPU:0")
-    gan, batch = _build(setup, batch, policy, xla)
+    gan, batch = _build(setup, batch, policy, xla, smoke)
     clock = _Clock()
     start = time.perf_counter()
     gan.fit(_dataset(setup, batch, gan.n_critic), epochs=1,
@@ -196,11 +201,11 @@ class _StepLosses(keras.callbacks.Callback):
         self.g.append(float(np.asarray(logs["loss/g"])))
 
 
-def loss_curves(policy, steps, batch=None):
+def loss_curves(policy, steps, batch=None, smoke=False):
     """The first batch's forward logs and the per-step ``loss/d`` and
     ``loss/g`` of ``steps`` training steps of the MNIST-32 setup."""
     setup = "mnist32_hmog16"
-    gan, batch = _build(setup, batch, policy)
+    gan, batch = _build(setup, batch, policy, smoke=smoke)
     data = _dataset(setup, batch, gan.n_critic)
     forward = gan.evaluate(data.take(1), verbose=0, return_dict=True)
     losses = _StepLosses()
@@ -275,7 +280,7 @@ def main(argv=None):
     batch = None
     if args.smoke:
         batch, args.steps, args.warmup = 4, 1, 1
-        args.numerics_steps = 6
+        args.numerics_steps = 4
     began = time.perf_counter()
     gpus = tf.config.list_physical_devices("GPU")
     gpu_name = (tf.config.experimental.get_device_details(gpus[0]).get(
@@ -294,8 +299,9 @@ def main(argv=None):
                  "source": "--peak_tflops"}
 
     numerics_steps = args.numerics_steps
-    reference = loss_curves("float32", numerics_steps, batch)
-    candidate = loss_curves("mixed_float16", numerics_steps, batch)
+    reference = loss_curves("float32", numerics_steps, batch, args.smoke)
+    candidate = loss_curves("mixed_float16", numerics_steps, batch,
+                            args.smoke)
     numerics = {"steps": numerics_steps,
                 **compare_curves(reference, candidate),
                 "curves": {"float32": reference, "mixed_float16": candidate}}
@@ -316,13 +322,13 @@ def main(argv=None):
           f"{'real img/s':>11s} {'TFLOP/s':>8s} {'MFU':>7s} "
           f"{'memory MiB':>11s} {'warm-up s':>9s}", flush=True)
     for setup in SETUPS:
-        flops = train_step_flops(setup, batch)
+        flops = train_step_flops(setup, batch, args.smoke)
         for policy, xla in SETTINGS:
             if time.perf_counter() - began > args.budget_s:
                 skipped.append(f"{setup} {_setting_name(policy, xla)}")
                 continue
             r = measure(setup, policy, xla, args.steps, args.warmup, batch,
-                        gpu=bool(gpus))
+                        gpu=bool(gpus), smoke=args.smoke)
             r["flops_per_it"] = flops
             r["achieved_tflops"] = flops * r["gen_it_per_s"] / 1e12
             peak = peaks[policy]
