@@ -54,28 +54,7 @@ import tensorflow as tf  # noqa: E402
 from general_tools.data import (image_decode, image_files,  # noqa: E402
                                 prepared_folder, tfrecord_format)
 from general_tools.data.pipeline import crop_and_resize  # noqa: E402
-
-
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be an integer > 0; received {text!r}")
-    return value
-
-
-def _non_negative(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"must be an integer >= 0; received {text!r}")
-    return value
+from experiment_spec.flags import non_negative_int, positive_int  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -86,20 +65,20 @@ def parse_args(argv=None):
                    help="folder of images (searched recursively)")
     p.add_argument("--output_dir", required=True,
                    help="folder for the shards (created if missing)")
-    p.add_argument("--image_size", type=_positive, default=64,
+    p.add_argument("--image_size", type=positive_int, default=64,
                    help="output side length (square). Default: 64")
-    p.add_argument("--crop_size", type=_positive, default=None,
+    p.add_argument("--crop_size", type=positive_int, default=None,
                    help="side of the centre crop before resizing; default: "
                         "the largest centred square")
     p.add_argument("--channels", type=int, default=None, choices=(1, 3, 4),
                    help="decode every image to this many channels; default: "
                         "all images must agree")
-    p.add_argument("--holdout", type=_non_negative, default=10_000,
+    p.add_argument("--holdout", type=non_negative_int, default=10_000,
                    help="images held out as the 'test' split. Default: "
                         "10000 (HMoG); use 1000 for Oxford Flowers")
     p.add_argument("--seed", type=int, default=2019,
                    help="seed of the hold-out and shard order. Default: 2019")
-    p.add_argument("--shard_size", type=_positive, default=10_000,
+    p.add_argument("--shard_size", type=positive_int, default=10_000,
                    help="images per shard. Default: 10000")
     p.add_argument("--verify", default="header",
                    choices=image_files.VERIFY_MODES,
